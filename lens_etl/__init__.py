@@ -1,0 +1,1 @@
+"""Lens ETL: exported agent spans -> canonical spans -> Parquet lake -> DuckDB views."""

@@ -1,0 +1,165 @@
+"""Load: partitioned, atomic, idempotent Parquet writes of canonical spans; compaction.
+
+Layout: spans/event_date=YYYY-MM-DD/part-*.parquet (zstd). A file appears only whole:
+it is written as *.parquet.tmp (outside every reader's glob) and renamed in. A span id
+already in the lake is never written again, so re-ingesting changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .schema import PARTITION_COLUMN, SPAN_SCHEMA
+
+JOURNAL = "_compaction.json"
+FILE_SCHEMA = pa.schema([f for f in SPAN_SCHEMA if f.name != PARTITION_COLUMN])
+ROW_GROUP_ROWS = 128_000
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: int
+    duplicates: int
+
+
+def partition_dir(root: Path, day: date) -> Path:
+    return root / f"{PARTITION_COLUMN}={day.isoformat()}"
+
+
+def write_parquet_atomic(table: pa.Table, target: Path) -> None:
+    """Write beside the target as .tmp, fsync, rename: readers see all of it or none."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+
+
+class Lake:
+    """The span lake under one root; remembers the span ids of the partitions it touched."""
+
+    def __init__(self, root: Path, run_id: str) -> None:
+        self.root = root
+        self.run_id = run_id
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._seq = 0
+        self._loaded: set[date] = set()
+        self._touched: set[date] = set()
+        self.con = duckdb.connect()
+        self.con.execute("CREATE TABLE known (span_id VARCHAR)")
+        self.recover()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def files(self, day: date) -> list[Path]:
+        return sorted(partition_dir(self.root, day).glob("*.parquet"))
+
+    def partitions(self) -> list[date]:
+        days = []
+        for folder in self.root.glob(f"{PARTITION_COLUMN}=*"):
+            try:
+                days.append(date.fromisoformat(folder.name.split("=", 1)[1]))
+            except ValueError:
+                continue
+        return sorted(days)
+
+    def recover(self) -> None:
+        """Finish what a killed run left: half-written files go, a compaction completes."""
+        for tmp in self.root.glob(f"{PARTITION_COLUMN}=*/*.tmp"):
+            tmp.unlink(missing_ok=True)
+        for journal in self.root.glob(f"{PARTITION_COLUMN}=*/{JOURNAL}"):
+            plan = json.loads(journal.read_text())
+            if (journal.parent / plan["output"]).exists():
+                for name in plan["inputs"]:
+                    (journal.parent / name).unlink(missing_ok=True)
+            journal.unlink()
+
+    def _load_ids(self, days: list[date]) -> None:
+        for day in days:
+            if day in self._loaded:
+                continue
+            self._loaded.add(day)
+            paths = [str(p) for p in self.files(day)]
+            if paths:
+                self.con.execute("INSERT INTO known SELECT span_id FROM read_parquet(?)", [paths])
+
+    def write(self, spans: pa.Table) -> WriteResult:
+        """Append the spans the lake does not hold yet; duplicates (in the batch too) are counted."""
+        if spans.num_rows == 0:
+            return WriteResult(0, 0)
+        days = pc.unique(spans[PARTITION_COLUMN]).to_pylist()
+        self._load_ids(days)
+        self.con.register("incoming", spans)
+        try:
+            fresh = self.con.execute(
+                """
+                SELECT * FROM incoming AS i
+                WHERE NOT EXISTS (SELECT 1 FROM known AS k WHERE k.span_id = i.span_id)
+                QUALIFY row_number() OVER (PARTITION BY span_id ORDER BY start_time) = 1
+                ORDER BY event_date, start_time
+                """
+            ).arrow()
+            if isinstance(fresh, pa.RecordBatchReader):
+                fresh = fresh.read_all()
+            self.con.register("fresh", fresh)
+            self.con.execute("INSERT INTO known SELECT span_id FROM fresh")
+            self.con.unregister("fresh")
+        finally:
+            self.con.unregister("incoming")
+        fresh = fresh.cast(SPAN_SCHEMA)
+        for day in pc.unique(fresh[PARTITION_COLUMN]).to_pylist():
+            rows = fresh.filter(pc.equal(fresh[PARTITION_COLUMN], pa.scalar(day, pa.date32())))
+            self._seq += 1
+            target = partition_dir(self.root, day) / f"part-{self.run_id}-{self._seq:05d}.parquet"
+            write_parquet_atomic(rows.drop_columns([PARTITION_COLUMN]).cast(FILE_SCHEMA), target)
+            self._touched.add(day)
+        return WriteResult(written=fresh.num_rows, duplicates=spans.num_rows - fresh.num_rows)
+
+    def compact(self, min_files: int, days: list[date] | None = None) -> int:
+        """Merge partitions of many small files into one sorted file each; returns how many."""
+        merged = 0
+        for day in days if days is not None else self.partitions():
+            inputs = self.files(day)
+            if len(inputs) < min_files:
+                continue
+            folder = partition_dir(self.root, day)
+            output = f"part-compact-{uuid.uuid4().hex[:12]}.parquet"
+            journal = folder / JOURNAL
+            journal.write_text(json.dumps({"output": output, "inputs": [p.name for p in inputs]}))
+            table = self.con.execute(
+                "SELECT * FROM read_parquet(?, union_by_name = true) ORDER BY start_time", [[str(p) for p in inputs]]
+            ).arrow()
+            if isinstance(table, pa.RecordBatchReader):
+                table = table.read_all()
+            write_parquet_atomic(_conform(table), folder / output)
+            for path in inputs:
+                path.unlink(missing_ok=True)
+            journal.unlink()
+            merged += 1
+        return merged
+
+    @property
+    def touched(self) -> list[date]:
+        return sorted(self._touched)
+
+
+def _conform(table: pa.Table) -> pa.Table:
+    """Older files may lack a column added later: add it as nulls, in schema order."""
+    columns = []
+    for field in FILE_SCHEMA:
+        if field.name in table.column_names:
+            columns.append(table[field.name].cast(field.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=FILE_SCHEMA)

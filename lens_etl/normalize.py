@@ -1,0 +1,130 @@
+"""Raw record batches -> canonical span batches + dead letters, in SQL, one pass per batch.
+
+Pure with respect to the lake: it reads an Arrow batch of raw JSON records and returns
+Arrow tables; the load stage decides what is new. Business rules live in sql/normalize/.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from . import fields, pricing, redact
+from .identity import Identity
+from .schema import DEAD_LETTER_SCHEMA, SPAN_COLUMNS, SPAN_SCHEMA
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "normalize"
+
+
+@dataclass(frozen=True)
+class NormalizeContext:
+    """What every batch of one ingest run shares."""
+
+    run_id: str
+    source: str
+    project: str
+    ingested_at: datetime
+    identity: Identity
+    preview_chars: int = 2000
+    max_record_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class NormalizedBatch:
+    spans: pa.Table
+    dead_letters: pa.Table
+    unpriced: int
+    blackouts: int
+    redactions: int
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def _sql_list(values: tuple[str, ...], brackets: str = "()") -> str:
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return brackets[0] + quoted + brackets[1]
+
+
+def _fields_sql() -> tuple[str, list[str]]:
+    paths, slots = fields.record_paths()
+    columns = ",\n    ".join(
+        f"coalesce({', '.join(f'v[{i}]' for i in idx)}) AS {field}_raw" for field, idx in slots.items()
+    )
+    sql = (
+        _sql("10_fields.sql")
+        .replace("{record_fields}", columns)
+        .replace("{core_keys}", _sql_list(fields.CORE_TOP_LEVEL))
+        .replace("{content_keys}", _sql_list(fields.CONTENT_KEYS, "[]"))
+    )
+    return sql, paths
+
+
+class Normalizer:
+    """Holds one in-memory DuckDB connection with the macros, identity and price cache."""
+
+    def __init__(self, context: NormalizeContext, threads: int | None = None) -> None:
+        self.context = context
+        self.con = duckdb.connect(config={"threads": threads} if threads else {})
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(_sql("00_macros.sql"))
+        self.con.execute(redact.macro_sql("lens_redact_secrets", redact.SECRET_PATTERNS))
+        self.con.execute(redact.macro_sql("lens_redact_all", redact.SECRET_PATTERNS + redact.PII_PATTERNS))
+        self.con.register("identity", context.identity.to_arrow())
+        self._fields_sql, self._paths = _fields_sql()
+        self._parsed_sql = _sql("20_parsed.sql")
+        self._spans_sql = _sql("30_spans.sql")
+        self._dead_sql = _sql("40_dead_letters.sql")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _params(self, names: tuple[str, ...]) -> dict[str, object]:
+        ctx = self.context
+        values: dict[str, object] = {
+            "run_id": ctx.run_id,
+            "source": ctx.source,
+            "project": ctx.project,
+            "ingested_at": ctx.ingested_at.replace(tzinfo=None),
+            "preview_chars": ctx.preview_chars,
+            "max_record_bytes": ctx.max_record_bytes,
+            "paths": self._paths,
+        }
+        return {name: values[name] for name in names}
+
+    def normalize(self, raw: pa.Table) -> NormalizedBatch:
+        """One raw batch (source_file, line, doc) -> spans and dead letters."""
+        con = self.con
+        con.register("raw", raw)
+        try:
+            con.execute(self._fields_sql, self._params(("max_record_bytes", "paths")))
+            con.execute(self._parsed_sql)
+            models = con.execute(
+                "SELECT DISTINCT model_raw, nullif(lower(trim(provider_raw)), '') FROM parsed "
+                "WHERE reject_reason IS NULL AND model_raw IS NOT NULL"
+            ).fetchall()
+            con.register("rates", pricing.rates_table(models))
+            spans = con.execute(
+                self._spans_sql, self._params(("run_id", "ingested_at", "source", "project", "preview_chars"))
+            ).arrow()
+            if isinstance(spans, pa.RecordBatchReader):
+                spans = spans.read_all()
+            dead = con.execute(self._dead_sql, self._params(("run_id", "ingested_at"))).arrow()
+            if isinstance(dead, pa.RecordBatchReader):
+                dead = dead.read_all()
+        finally:
+            con.unregister("raw")
+        unpriced = pa.compute.sum(pa.compute.equal(spans["price_status"], "unknown_model")).as_py() or 0
+        blackouts = pa.compute.sum(spans["_blackout"]).as_py() or 0
+        redactions = pa.compute.sum(spans["_redacted"]).as_py() or 0
+        return NormalizedBatch(
+            spans=spans.select(SPAN_COLUMNS).cast(SPAN_SCHEMA),
+            dead_letters=dead.cast(DEAD_LETTER_SCHEMA),
+            unpriced=int(unpriced),
+            blackouts=int(blackouts),
+            redactions=int(redactions),
+        )

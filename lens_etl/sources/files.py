@@ -1,0 +1,247 @@
+"""Export files (JSONL, JSON, Parquet, CSV; gzip too) -> bounded batches of raw records.
+
+Each record keeps where it came from (file, line or row) so a dead letter can point at it.
+JSONL, CSV and Parquet stream in bounded batches; a JSON document (Phoenix REST page,
+OTLP/JSON, an array) is one page of an API and is read whole.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..errors import InputFileError
+from ..schema import RAW_SCHEMA
+from .otlp import otlp_records
+from .raw import raw_table
+
+Progress = Callable[[int], None]
+ROWS_PER_BATCH = 50_000
+SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+def layout_of(path: Path) -> str:
+    """The file's layout from its name: jsonl, json, parquet or csv (gzip allowed)."""
+    name = path.name.lower().removesuffix(".gz")
+    for suffix in SUFFIXES:
+        if name.endswith(suffix):
+            return {".ndjson": "jsonl"}.get(suffix, suffix[1:])
+    raise InputFileError(f"{path}: unknown file type (expected {', '.join(SUFFIXES)}, optionally .gz)")
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
+    """The stream to read, and the raw file whose position measures progress."""
+    raw = path.open("rb")
+    return (gzip.GzipFile(fileobj=raw) if _is_gzip(path) else raw), raw
+
+
+def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
+    """Newline-delimited JSON in chunks of about `batch_bytes`; blank lines are not records."""
+    stream, raw = _open_binary(path)
+    name = str(path)
+    line_no = 0
+    carry = b""
+    try:
+        while True:
+            chunk = stream.read(batch_bytes)
+            data = carry + chunk
+            if not data:
+                break
+            parts = data.split(b"\n")
+            carry = parts.pop() if chunk else b""
+            lines: list[int] = []
+            docs: list[str] = []
+            for number, part in enumerate(parts, start=line_no + 1):
+                text = part.decode("utf-8", errors="replace").strip()
+                if text:
+                    lines.append(number)
+                    docs.append(text)
+            line_no += len(parts)
+            if docs:
+                yield raw_table(name, lines, docs)
+            progress(raw.tell())
+            if not chunk:
+                break
+    except (OSError, EOFError) as exc:
+        raise InputFileError(f"{path}: cannot read after line {line_no}: {exc}") from exc
+    finally:
+        stream.close()
+        raw.close()
+
+
+def _records_of(document: Any, path: Path) -> list[Any]:
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict) and "resourceSpans" in document:
+        return list(otlp_records(document))
+    if isinstance(document, dict) and isinstance(document.get("data"), list):
+        return document["data"]
+    if isinstance(document, dict):
+        return [document]
+    raise InputFileError(f"{path}: a JSON document must be an object or an array of spans")
+
+
+def read_json_document(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
+    """A whole JSON document: an array, a Phoenix REST page {"data": […]}, or OTLP/JSON."""
+    stream, raw = _open_binary(path)
+    try:
+        text = stream.read().decode("utf-8", errors="replace")
+    except (OSError, EOFError) as exc:
+        raise InputFileError(f"{path}: cannot read: {exc}") from exc
+    finally:
+        stream.close()
+        raw.close()
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        # Many "json" exports are really JSON Lines.
+        yield from read_jsonl(path, batch_bytes, progress)
+        return
+    records = _records_of(document, path)
+    name = str(path)
+    for start in range(0, len(records), ROWS_PER_BATCH):
+        chunk = records[start : start + ROWS_PER_BATCH]
+        docs = [json.dumps(r, default=str) if not isinstance(r, str) else r for r in chunk]
+        yield raw_table(name, list(range(start + 1, start + len(chunk) + 1)), docs)
+    progress(path.stat().st_size)
+
+
+def _without_nan(batch: pa.RecordBatch) -> pa.Table:
+    """NaN is how dataframes say 'absent'; JSON has null for that."""
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_floating(column.type):
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=batch.schema.names)
+
+
+def _rows_as_json(table: pa.Table, source_file: str, first_row: int, con: duckdb.DuckDBPyConnection) -> pa.Table:
+    con.register("rows_batch", table)
+    try:
+        docs = con.execute("SELECT CAST(to_json(t) AS VARCHAR) FROM rows_batch AS t").arrow()
+    finally:
+        con.unregister("rows_batch")
+    if isinstance(docs, pa.RecordBatchReader):
+        docs = docs.read_all()
+    doc_column = docs.column(0).cast(pa.string())
+    lines = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
+    return pa.Table.from_arrays(
+        [pa.array([source_file] * table.num_rows, pa.string()), lines, doc_column, pa.nulls(table.num_rows, pa.string())],
+        schema=RAW_SCHEMA,
+    )
+
+
+def read_parquet(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
+    """Parquet exports (Phoenix span dataframes, Arize export_to_parquet) in row batches."""
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputFileError(f"{path}: not a readable Parquet file: {exc}") from exc
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    row = 1
+    try:
+        for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH):
+            yield _rows_as_json(_without_nan(batch), str(path), row, con)
+            row += batch.num_rows
+            progress(int(path.stat().st_size * min(1.0, row / max(parquet.metadata.num_rows, 1))))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputFileError(f"{path}: cannot read row {row}: {exc}") from exc
+    finally:
+        con.close()
+
+
+def _csv_header(path: Path) -> list[str]:
+    stream, raw = _open_binary(path)
+    try:
+        first = io.TextIOWrapper(stream, encoding="utf-8", errors="replace").readline()
+    finally:
+        stream.close()
+        raw.close()
+    header = next(csv.reader([first]), [])
+    if not any(name.strip() for name in header):
+        raise InputFileError(f"{path}: empty CSV file (no header row)")
+    return header
+
+
+def read_csv(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
+    """CSV with a header of flat dotted column names; every cell read as text, typed later."""
+    names = _csv_header(path)
+    rejected: list[Any] = []
+
+    def on_invalid(row: Any) -> str:
+        rejected.append(row)
+        return "skip"
+
+    stream, raw = _open_binary(path)
+    con = duckdb.connect()
+    row = 1
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(block_size=min(batch_bytes, 16 * 1024 * 1024)),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
+        )
+        for batch in reader:
+            if batch.num_rows:
+                yield _rows_as_json(pa.Table.from_batches([batch]), str(path), row + 1, con)
+                row += batch.num_rows
+            if rejected:
+                yield raw_table(
+                    str(path),
+                    [r.number or 0 for r in rejected],
+                    [r.text for r in rejected],
+                    [f"malformed CSV row: {r.actual_columns} cells, the header has {r.expected_columns}" for r in rejected],
+                )
+                rejected.clear()
+            progress(raw.tell())
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputFileError(f"{path}: cannot read CSV near row {row}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        con.close()
+        stream.close()
+        raw.close()
+
+
+READERS = {"jsonl": read_jsonl, "json": read_json_document, "parquet": read_parquet, "csv": read_csv}
+
+
+def check_file(path: Path) -> None:
+    """Fail early, with the file's name, on anything we cannot read at all."""
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputFileError(f"{path}: not a file")
+    layout_of(path)
+
+
+def read_files(paths: list[Path], batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
+    """Every file in turn; progress counts bytes over all of them."""
+    for path in paths:
+        check_file(path)
+    done = 0
+    for path in paths:
+        reader = READERS[layout_of(path)]
+        yield from reader(path, batch_bytes, lambda n, base=done: progress(base + n))
+        done += path.stat().st_size
+        progress(done)

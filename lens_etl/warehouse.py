@@ -1,0 +1,89 @@
+"""The DuckDB file: views from sql/*.sql over the lake, rebuilt beside and swapped in.
+
+DuckDB allows one writer process or many readers. Ingest never opens the live file for
+writing: it builds `lens.duckdb.tmp` and renames it over `lens.duckdb`, so the app (and
+`duckdb -readonly`) keep reading the old file until they reconnect to the new one.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .config import Settings
+from .schema import DEAD_LETTER_SCHEMA, INGEST_RUN_SCHEMA, SPAN_SCHEMA
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def empty_relation(schema: pa.Schema) -> str:
+    """A typed relation with no rows, so views work on an empty lake."""
+    columns = ", ".join(f"CAST(NULL AS {DUCKDB_TYPES[f.type]}) AS {f.name}" for f in schema)
+    return f"(SELECT {columns} WHERE false)"
+
+
+def files_relation(folder: Path, pattern: str, schema: pa.Schema, hive: bool = False) -> str:
+    """read_parquet over the folder's files, or the empty relation while there are none."""
+    if not any(folder.glob(pattern)):
+        return empty_relation(schema)
+    options = "union_by_name = true" + (", hive_partitioning = true, hive_types = {'event_date': DATE}" if hive else "")
+    return f"read_parquet({_literal(str(folder / pattern))}, {options})"
+
+
+def view_files() -> list[Path]:
+    return sorted(SQL_DIR.glob("[0-9]*.sql"))
+
+
+def render_views(settings: Settings) -> str:
+    """The view SQL with the lake's absolute locations filled in."""
+    relations = {
+        "{{spans}}": files_relation(settings.spans_dir, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True),
+        "{{dead_letters}}": files_relation(settings.deadletter_dir, "*.parquet", DEAD_LETTER_SCHEMA),
+        "{{ingest_runs}}": files_relation(settings.runs_dir, "*.parquet", INGEST_RUN_SCHEMA),
+    }
+    parts = []
+    for path in view_files():
+        sql = path.read_text(encoding="utf-8")
+        for token, relation in relations.items():
+            sql = sql.replace(token, relation)
+        parts.append(f"-- {path.name}\n{sql}")
+    return "\n".join(parts)
+
+
+def build(settings: Settings) -> Path:
+    """Create every view in a fresh file and swap it in atomically."""
+    target = settings.duckdb_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(render_views(settings))
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return target
+
+
+def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    """A reader's connection; never takes the write lock."""
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    return con

@@ -1,0 +1,45 @@
+-- Helpers shared by the normalizer queries. Applied once per ingest connection.
+
+-- Junk identifiers seen in real LiteLLM metadata: treat them as missing.
+CREATE OR REPLACE MACRO lens_clean_id(x) AS
+    CASE WHEN x IS NULL OR lower(trim(x)) IN ('', 'id', 'null', 'none', 'unknown', 'undefined', 'nan', 'n/a', 'anonymous')
+         THEN NULL ELSE trim(x) END;
+
+-- Any timestamp an export writes: epoch s / ms / us / ns (number or numeric text),
+-- ISO 8601 with T or space, with or without an offset (no offset means UTC). Result: naive UTC.
+CREATE OR REPLACE MACRO lens_epoch(n) AS
+    CASE WHEN abs(n) >= 1e17 THEN make_timestamp(CAST(n / 1000 AS BIGINT))
+         WHEN abs(n) >= 1e14 THEN make_timestamp(CAST(n AS BIGINT))
+         WHEN abs(n) >= 1e11 THEN make_timestamp(CAST(n * 1000 AS BIGINT))
+         ELSE make_timestamp(CAST(n * 1000000 AS BIGINT)) END;
+CREATE OR REPLACE MACRO lens_ts(x) AS
+    CASE WHEN x IS NULL OR trim(x) = '' THEN NULL
+         WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN lens_epoch(TRY_CAST(x AS DOUBLE))
+         ELSE CAST(timezone('UTC', TRY_CAST(trim(x) AS TIMESTAMPTZ)) AS TIMESTAMP) END;
+CREATE OR REPLACE MACRO lens_ts_ok(ts) AS ts BETWEEN TIMESTAMP '1990-01-01' AND TIMESTAMP '2200-01-01';
+
+-- Numbers arrive as ints, floats (1500.0) or text; NaN means absent.
+CREATE OR REPLACE MACRO lens_num(x) AS
+    CASE WHEN lower(trim(x)) IN ('nan', 'null', '') THEN NULL ELSE TRY_CAST(x AS DOUBLE) END;
+CREATE OR REPLACE MACRO lens_bad_num(x) AS x IS NOT NULL AND lower(trim(x)) NOT IN ('nan', 'null', '') AND TRY_CAST(x AS DOUBLE) IS NULL;
+
+-- Dated aliases and provider prefixes collapse to one model name; the raw name stays in metadata.
+CREATE OR REPLACE MACRO lens_model(x) AS
+    nullif(regexp_replace(regexp_replace(regexp_replace(lower(trim(x)),
+        '^(anthropic|openai|google|gemini|vertex_ai|bedrock|azure|litellm_proxy)/', ''),
+        '^(us\.|eu\.|apac\.)?anthropic\.', ''),
+        '([-@]\d{8}|-\d{4}-\d{2}-\d{2})(-v\d+(:\d+)?)?$', ''), '');
+CREATE OR REPLACE MACRO lens_provider(provider, model) AS
+    coalesce(nullif(lower(trim(provider)), ''),
+        CASE WHEN model LIKE 'claude%' THEN 'anthropic'
+             WHEN model LIKE 'gpt%' OR regexp_matches(model, '^o[0-9]') THEN 'openai'
+             WHEN model LIKE 'gemini%' THEN 'google'
+             WHEN model LIKE 'mistral%' OR model LIKE 'codestral%' THEN 'mistral' END);
+
+CREATE OR REPLACE MACRO lens_status(x) AS
+    CASE WHEN x IS NULL THEN 'UNSET'
+         WHEN upper(x) IN ('ERROR', 'STATUS_CODE_ERROR', '2') THEN 'ERROR'
+         WHEN upper(x) IN ('OK', 'STATUS_CODE_OK', '1') THEN 'OK'
+         ELSE 'UNSET' END;
+
+CREATE OR REPLACE MACRO lens_lines(x) AS CASE WHEN x IS NULL THEN [] ELSE string_split(x, chr(10)) END;

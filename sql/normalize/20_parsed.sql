@@ -1,0 +1,30 @@
+-- Raw fields (table `fields`, one row per input record) -> typed values and a reject reason.
+-- A record with a reason becomes a dead letter; every other record becomes one span.
+CREATE OR REPLACE TEMP TABLE parsed AS
+WITH typed AS (
+    SELECT
+        f.*,
+        lens_ts(start_time_raw) AS start_ts,
+        lens_ts(end_time_raw) AS end_ts,
+        CASE WHEN json_valid(metadata_raw) THEN metadata_raw END AS metadata_doc,
+        lens_clean_id(coalesce(CASE WHEN json_valid(metadata_raw) THEN metadata_raw ->> '$.user_api_key_end_user_id' END, end_user_flat_raw)) AS end_user,
+        CASE WHEN name_raw LIKE 'Claude\_Code\_Tool\_%' ESCAPE '\' THEN substr(name_raw, 18) END AS tool_from_name
+    FROM fields AS f
+)
+SELECT
+    t.*,
+    CASE
+        WHEN json_problem IS NOT NULL THEN json_problem
+        WHEN span_id_raw IS NULL OR trim(span_id_raw) = '' THEN 'missing field: span id (context.span_id)'
+        WHEN length(span_id_raw) > 256 OR span_id_raw[1] IN ('{', '[') THEN 'wrong type: span id is not an id'
+        WHEN start_time_raw IS NULL THEN 'missing field: start_time'
+        WHEN start_ts IS NULL OR NOT lens_ts_ok(start_ts) THEN 'unparseable time: start_time = ' || left(start_time_raw, 60)
+        WHEN end_time_raw IS NOT NULL AND trim(end_time_raw) <> '' AND (end_ts IS NULL OR NOT lens_ts_ok(end_ts))
+            THEN 'unparseable time: end_time = ' || left(end_time_raw, 60)
+        WHEN lens_bad_num(tokens_in_raw) THEN 'wrong type: llm.token_count.prompt = ' || left(tokens_in_raw, 60)
+        WHEN lens_bad_num(tokens_out_raw) THEN 'wrong type: llm.token_count.completion = ' || left(tokens_out_raw, 60)
+        WHEN lens_bad_num(cache_read_raw) THEN 'wrong type: cache read tokens = ' || left(cache_read_raw, 60)
+        WHEN lens_bad_num(cache_write_raw) THEN 'wrong type: cache write tokens = ' || left(cache_write_raw, 60)
+        WHEN lens_bad_num(cost_total_raw) THEN 'wrong type: llm.cost.total = ' || left(cost_total_raw, 60)
+    END AS reject_reason
+FROM typed AS t;

@@ -1,0 +1,154 @@
+-- Typed records (table `parsed`) -> canonical spans. Tables joined: `identity`
+-- (alias -> developer, team) and `rates` (per-token prices per model tier, from genai-prices).
+-- Parameters: $run_id, $ingested_at, $source, $project, $preview_chars.
+WITH ok AS (
+    SELECT * FROM parsed WHERE reject_reason IS NULL
+),
+derived AS (
+    SELECT
+        ok.*,
+        trim(span_id_raw) AS span_id,
+        nullif(trim(trace_id_raw), '') AS trace_id,
+        CASE WHEN tool_from_name IS NOT NULL THEN 'TOOL'
+             ELSE upper(coalesce(nullif(span_kind_raw, ''), nullif(kind_attr_raw, ''), 'UNKNOWN')) END AS kind,
+        lens_status(status_code_raw) AS status_norm,
+        CASE WHEN json_valid(end_user) THEN end_user ->> '$.session_id'
+             ELSE regexp_extract(end_user, '_session_([0-9A-Za-z\-]+)$', 1) END AS eu_session,
+        CASE WHEN json_valid(end_user) THEN end_user ->> '$.account_uuid'
+             ELSE nullif(regexp_extract(end_user, '_account_([0-9A-Za-z\-]+)_session_', 1), '') END AS eu_account,
+        CASE WHEN json_valid(end_user) THEN end_user ->> '$.device_id'
+             ELSE nullif(regexp_extract(end_user, '^user_([0-9A-Za-z]+)_account_', 1), '') END AS eu_device,
+        coalesce(nullif(output_message_raw, ''), output_value_raw) AS output_text,
+        coalesce(nullif(input_message_raw, ''), input_value_raw) AS input_text,
+        coalesce(CASE WHEN json_valid(input_value_raw) THEN input_value_raw END,
+                 CASE WHEN json_valid(tool_params_raw) THEN tool_params_raw END) AS tool_input,
+        lens_num(tokens_in_raw) AS tokens_in_num,
+        lens_num(tokens_out_raw) AS tokens_out_num,
+        coalesce(lens_num(cache_read_raw), lens_num(metadata_doc ->> '$.usage_object.cache_read_input_tokens')) AS cache_read_num,
+        coalesce(lens_num(cache_write_raw), lens_num(metadata_doc ->> '$.usage_object.cache_creation_input_tokens')) AS cache_write_num
+    FROM ok
+),
+who AS (
+    SELECT
+        d.*,
+        lens_clean_id(session_attr_raw) AS session_direct,
+        lens_clean_id(eu_session) AS session_eu,
+        lens_clean_id(user_attr_raw) AS user_direct,
+        lens_clean_id(eu_account) AS account,
+        lens_clean_id(eu_device) AS device,
+        coalesce(nullif(repo_flat_raw, ''), metadata_doc ->> '$.repo', metadata_doc ->> '$.repo_slug',
+                 nullif(regexp_extract(coalesce(cwd_flat_raw, metadata_doc ->> '$.cwd'), '([^/\\]+)[/\\]*$', 1), '')) AS repo,
+        coalesce(service_name_raw, service_attr_raw, metadata_doc ->> '$.service_name') AS service,
+        CASE WHEN kind = 'TOOL' THEN coalesce(nullif(tool_attr_raw, ''), tool_from_name, tool_input ->> '$.name', name_raw)
+             WHEN kind = 'LLM' THEN nullif(array_to_string(regexp_extract_all(output_text,
+                 'tool_use\\?[''"][^{}]*?\\?[''"]name\\?[''"]\s*:\s*\\?[''"]([^''"\\]+)', 1), ','), '')
+        END AS tool
+    FROM derived AS d
+),
+mapped AS (
+    SELECT
+        w.*,
+        coalesce(i1.developer_id, i2.developer_id, i3.developer_id, w.user_direct, w.account, w.device) AS developer,
+        coalesce(i1.team, i2.team, i3.team) AS team_mapped
+    FROM who AS w
+    LEFT JOIN identity AS i1 ON i1.alias = lower(w.user_direct)
+    LEFT JOIN identity AS i2 ON i2.alias = lower(w.account)
+    LEFT JOIN identity AS i3 ON i3.alias = lower(w.device)
+),
+spread AS (
+    -- A session or developer found on one span of a trace holds for the whole trace.
+    SELECT
+        m.*,
+        coalesce(session_direct, session_eu,
+                 max(coalesce(session_direct, session_eu)) OVER (PARTITION BY trace_id),
+                 'trace:' || coalesce(trace_id, span_id)) AS session,
+        coalesce(developer, max(developer) OVER (PARTITION BY trace_id)) AS developer_final,
+        coalesce(team_mapped, max(team_mapped) OVER (PARTITION BY trace_id)) AS team_final,
+        coalesce(repo, max(repo) OVER (PARTITION BY trace_id)) AS repo_final,
+        coalesce(service, max(service) OVER (PARTITION BY trace_id)) AS service_final
+    FROM mapped AS m
+),
+edits AS (
+    -- Code-edit outcomes: rejected by the user, failed, or applied with N lines.
+    SELECT
+        s.*,
+        kind = 'TOOL' AND tool IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') AS is_edit,
+        coalesce(tool_input ->> '$.input.new_string', tool_input ->> '$.new_string',
+                 tool_input ->> '$.input.content', tool_input ->> '$.content',
+                 tool_input ->> '$.input.new_source', tool_input ->> '$.new_source',
+                 nullif(array_to_string(coalesce(json_extract_string(tool_input, '$.input.edits[*].new_string'),
+                                                 json_extract_string(tool_input, '$.edits[*].new_string')), chr(10)), '')) AS new_text,
+        coalesce(tool_input ->> '$.input.old_string', tool_input ->> '$.old_string',
+                 nullif(array_to_string(coalesce(json_extract_string(tool_input, '$.input.edits[*].old_string'),
+                                                 json_extract_string(tool_input, '$.edits[*].old_string')), chr(10)), '')) AS old_text,
+        coalesce(output_value_raw ILIKE '%doesn''t want to proceed%' OR output_value_raw ILIKE '%tool use was rejected%', false) AS rejected
+    FROM spread AS s
+),
+priced AS (
+    SELECT
+        e.*,
+        lens_model(e.model_raw) AS model_norm,
+        lens_provider(e.provider_raw, lens_model(e.model_raw)) AS provider_norm,
+        r.uncached_input * greatest(coalesce(tokens_in_num, 0) - coalesce(cache_read_num, 0) - coalesce(cache_write_num, 0), 0)
+            + r.cache_read * coalesce(cache_read_num, 0)
+            + r.cache_write * coalesce(cache_write_num, 0)
+            + r.output * coalesce(tokens_out_num, 0)
+            + r.per_request AS computed_cost,
+        r.model_raw IS NOT NULL AS has_price
+    FROM edits AS e
+    LEFT JOIN rates AS r
+        ON r.model_raw = e.model_raw
+       AND r.provider_raw IS NOT DISTINCT FROM nullif(lower(trim(e.provider_raw)), '')
+       AND coalesce(e.tokens_in_num, 0) > r.low AND coalesce(e.tokens_in_num, 0) <= r.high
+)
+SELECT
+    span_id,
+    trace_id,
+    nullif(trim(parent_id_raw), '') AS parent_span_id,
+    name_raw AS name,
+    kind AS span_kind,
+    $source AS source,
+    coalesce(nullif(project_raw, ''), $project) AS project,
+    service_final AS service_name,
+    session AS session_id,
+    developer_final AS developer_id,
+    team_final AS team,
+    repo_final AS repo_slug,
+    start_ts AS start_time,
+    end_ts AS end_time,
+    CASE WHEN end_ts IS NOT NULL THEN epoch_us(end_ts - start_ts) / 1000.0 END AS latency_ms,
+    status_norm AS status,
+    left(lens_redact_all(coalesce(nullif(status_message_raw, ''),
+        list_filter(coalesce(json_extract_string(events_raw, '$[*].attributes."exception.message"'), []), x -> x IS NOT NULL)[1],
+        CASE WHEN status_norm = 'ERROR' THEN 'error (no message)' END)), 2000) AS error_message,
+    model_norm AS model,
+    provider_norm AS provider,
+    CAST(tokens_in_num AS BIGINT) AS tokens_in,
+    CAST(tokens_out_num AS BIGINT) AS tokens_out,
+    CAST(cache_read_num AS BIGINT) AS cache_read_tokens,
+    CAST(cache_write_num AS BIGINT) AS cache_write_tokens,
+    CASE WHEN lens_num(cost_total_raw) IS NOT NULL THEN lens_num(cost_total_raw)
+         WHEN has_price AND (tokens_in_num IS NOT NULL OR tokens_out_num IS NOT NULL) THEN computed_cost END AS cost_usd,
+    CASE WHEN lens_num(cost_total_raw) IS NOT NULL THEN 'reported'
+         WHEN tokens_in_num IS NULL AND tokens_out_num IS NULL THEN 'no_usage'
+         WHEN model_raw IS NULL OR NOT has_price THEN 'unknown_model'
+         ELSE 'computed' END AS price_status,
+    tool AS tool_name,
+    CASE WHEN is_edit THEN NOT rejected AND status_norm <> 'ERROR' END AS accepted_flag,
+    CASE WHEN is_edit THEN CASE WHEN NOT rejected AND status_norm <> 'ERROR' THEN len(lens_lines(new_text)) ELSE 0 END END AS accepted_lines,
+    CASE WHEN is_edit THEN
+        CASE WHEN old_text IS NULL THEN 1.0
+             ELSE 1.0 - len(list_intersect(lens_lines(old_text), lens_lines(new_text)))
+                        / greatest(len(lens_lines(old_text)), len(lens_lines(new_text)), 1) END
+    END AS diff_ratio,
+    left(lens_redact_all(left(input_text, 2 * $preview_chars)), $preview_chars) AS input_preview,
+    left(lens_redact_all(left(output_text, 2 * $preview_chars)), $preview_chars) AS output_preview,
+    lens_redact_secrets(attributes_json) AS metadata,
+    CAST(start_ts AS DATE) AS event_date,
+    CAST($ingested_at AS TIMESTAMP) AS ingested_at,
+    $run_id AS run_id,
+    -- bookkeeping for the ingest summary, dropped before the lake
+    input_text ILIKE '%redacted-by-litellm%' OR output_text ILIKE '%redacted-by-litellm%' AS _blackout,
+    coalesce(left(input_text, 2 * $preview_chars), '') <> coalesce(lens_redact_all(left(input_text, 2 * $preview_chars)), '')
+        OR coalesce(left(output_text, 2 * $preview_chars), '') <> coalesce(lens_redact_all(left(output_text, 2 * $preview_chars)), '') AS _redacted
+FROM priced
