@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import warehouse
+from . import follow, warehouse
 from .config import Settings, load_settings
-from .errors import LensError
+from .errors import ConfigError, LensError
 from .lake import Lake
 from .pipeline import IngestSummary, ingest
 from .progress import byte_progress
 from .sources.files import check_file, read_files
+from .sources.phoenix import Window
 
 
 def _ingest_files(settings: Settings, args: argparse.Namespace) -> IngestSummary:
@@ -23,6 +24,18 @@ def _ingest_files(settings: Settings, args: argparse.Namespace) -> IngestSummary
     with byte_progress(total, "ingest") as update:
         batches = read_files(paths, settings.batch_bytes, update)
         return ingest(settings, "file", ", ".join(str(p) for p in paths), batches, project=args.project)
+
+
+def _ingest_phoenix(settings: Settings, args: argparse.Namespace) -> None:
+    source = follow.PhoenixSource(args.url, tuple(args.project), args.db)
+    for summary in follow.pull_phoenix(settings, source, Window(args.since, args.until)):
+        print(summary.line())
+
+
+def _ingest_follow(settings: Settings, args: argparse.Namespace) -> None:
+    if not args.follow:
+        raise ConfigError("ingest: name a SOURCE (files, phoenix, all) or pass --follow")
+    follow.follow(settings, args.every)
 
 
 def _samples(settings: Settings, args: argparse.Namespace) -> None:
@@ -54,11 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest_parser = commands.add_parser("ingest", help="pull spans into the lake")
-    sources = ingest_parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    ingest_parser.add_argument("--follow", action="store_true", help="poll every configured source until Ctrl-C")
+    ingest_parser.add_argument("--every", type=follow.parse_every, default=5.0, metavar="5s", help="poll interval for --follow")
+    ingest_parser.set_defaults(handler=_ingest_follow)
+    sources = ingest_parser.add_subparsers(dest="source", required=False, metavar="SOURCE")
     files = sources.add_parser("files", help="exported files: .jsonl .json .parquet .csv (optionally .gz)")
     files.add_argument("paths", nargs="+", metavar="FILE")
     files.add_argument("--project", help="project name for spans that do not carry one")
     files.set_defaults(handler=lambda s, a: print(_ingest_files(s, a).line()))
+    phoenix = sources.add_parser("phoenix", help="a Phoenix server over its REST API, or its database with --db")
+    phoenix.add_argument("--url", default="http://127.0.0.1:6006", help="the server (default http://127.0.0.1:6006)")
+    phoenix.add_argument("--project", action="append", required=True, help="project name (repeat for several)")
+    phoenix.add_argument("--since", type=follow.parse_when, help="spans starting at or after this date (overrides the watermark)")
+    phoenix.add_argument("--until", type=follow.parse_when, help="spans starting before this date")
+    phoenix.add_argument("--db", help="read Phoenix's database directly: sqlite:///path/phoenix.db or postgresql://…")
+    phoenix.set_defaults(handler=_ingest_phoenix)
+    sources.add_parser("all", help="every source configured in lens.toml, once").set_defaults(
+        handler=lambda s, a: follow.ingest_all(s)
+    )
 
     samples = commands.add_parser("samples", help="load the bundled sample exports if the lake is empty")
     samples.add_argument("--force", action="store_true", help="load them even if the lake has data")

@@ -109,9 +109,7 @@ class Lake:
                 QUALIFY row_number() OVER (PARTITION BY span_id ORDER BY start_time) = 1
                 ORDER BY event_date, start_time
                 """
-            ).arrow()
-            if isinstance(fresh, pa.RecordBatchReader):
-                fresh = fresh.read_all()
+            ).to_arrow_table()
             self.con.register("fresh", fresh)
             self.con.execute("INSERT INTO known SELECT span_id FROM fresh")
             self.con.unregister("fresh")
@@ -139,9 +137,7 @@ class Lake:
             journal.write_text(json.dumps({"output": output, "inputs": [p.name for p in inputs]}))
             table = self.con.execute(
                 "SELECT * FROM read_parquet(?, union_by_name = true) ORDER BY start_time", [[str(p) for p in inputs]]
-            ).arrow()
-            if isinstance(table, pa.RecordBatchReader):
-                table = table.read_all()
+            ).to_arrow_table()
             write_parquet_atomic(_conform(table), folder / output)
             for path in inputs:
                 path.unlink(missing_ok=True)

@@ -110,12 +110,8 @@ class Normalizer:
             con.register("rates", pricing.rates_table(models))
             spans = con.execute(
                 self._spans_sql, self._params(("run_id", "ingested_at", "source", "project", "preview_chars"))
-            ).arrow()
-            if isinstance(spans, pa.RecordBatchReader):
-                spans = spans.read_all()
-            dead = con.execute(self._dead_sql, self._params(("run_id", "ingested_at"))).arrow()
-            if isinstance(dead, pa.RecordBatchReader):
-                dead = dead.read_all()
+            ).to_arrow_table()
+            dead = con.execute(self._dead_sql, self._params(("run_id", "ingested_at"))).to_arrow_table()
         finally:
             con.unregister("raw")
         unpriced = pa.compute.sum(pa.compute.equal(spans["price_status"], "unknown_model")).as_py() or 0

@@ -137,11 +137,9 @@ def _without_nan(batch: pa.RecordBatch) -> pa.Table:
 def _rows_as_json(table: pa.Table, source_file: str, first_row: int, con: duckdb.DuckDBPyConnection) -> pa.Table:
     con.register("rows_batch", table)
     try:
-        docs = con.execute("SELECT CAST(to_json(t) AS VARCHAR) FROM rows_batch AS t").arrow()
+        docs = con.execute("SELECT CAST(to_json(t) AS VARCHAR) FROM rows_batch AS t").to_arrow_table()
     finally:
         con.unregister("rows_batch")
-    if isinstance(docs, pa.RecordBatchReader):
-        docs = docs.read_all()
     doc_column = docs.column(0).cast(pa.string())
     lines = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
     return pa.Table.from_arrays(

@@ -8,20 +8,24 @@ CREATE OR REPLACE MACRO lens_clean_id(x) AS
 -- Any timestamp an export writes: epoch s / ms / us / ns (number or numeric text),
 -- ISO 8601 with T or space, with or without an offset (no offset means UTC). Result: naive UTC.
 CREATE OR REPLACE MACRO lens_epoch(n) AS
-    CASE WHEN abs(n) >= 1e17 THEN make_timestamp(CAST(n / 1000 AS BIGINT))
-         WHEN abs(n) >= 1e14 THEN make_timestamp(CAST(n AS BIGINT))
-         WHEN abs(n) >= 1e11 THEN make_timestamp(CAST(n * 1000 AS BIGINT))
-         ELSE make_timestamp(CAST(n * 1000000 AS BIGINT)) END;
+    try(make_timestamp(TRY_CAST(
+        CASE WHEN abs(n) >= 1e17 THEN n / 1000
+             WHEN abs(n) >= 1e14 THEN n
+             WHEN abs(n) >= 1e11 THEN n * 1000
+             ELSE n * 1000000 END AS BIGINT)));
 CREATE OR REPLACE MACRO lens_ts(x) AS
     CASE WHEN x IS NULL OR trim(x) = '' THEN NULL
          WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN lens_epoch(TRY_CAST(x AS DOUBLE))
-         ELSE CAST(timezone('UTC', TRY_CAST(trim(x) AS TIMESTAMPTZ)) AS TIMESTAMP) END;
+         ELSE try(CAST(timezone('UTC', TRY_CAST(trim(x) AS TIMESTAMPTZ)) AS TIMESTAMP)) END;
 CREATE OR REPLACE MACRO lens_ts_ok(ts) AS ts BETWEEN TIMESTAMP '1990-01-01' AND TIMESTAMP '2200-01-01';
 
--- Numbers arrive as ints, floats (1500.0) or text; NaN means absent.
+-- Numbers arrive as ints, floats (1500.0) or text; NaN means absent. Counts and costs must be
+-- finite and non-negative, and fit a BIGINT; anything else is a wrong type.
 CREATE OR REPLACE MACRO lens_num(x) AS
     CASE WHEN lower(trim(x)) IN ('nan', 'null', '') THEN NULL ELSE TRY_CAST(x AS DOUBLE) END;
-CREATE OR REPLACE MACRO lens_bad_num(x) AS x IS NOT NULL AND lower(trim(x)) NOT IN ('nan', 'null', '') AND TRY_CAST(x AS DOUBLE) IS NULL;
+CREATE OR REPLACE MACRO lens_bad_num(x) AS
+    x IS NOT NULL AND lower(trim(x)) NOT IN ('nan', 'null', '')
+    AND coalesce(NOT isfinite(TRY_CAST(x AS DOUBLE)) OR TRY_CAST(x AS DOUBLE) < 0 OR TRY_CAST(x AS DOUBLE) >= 9e18, true);
 
 -- Dated aliases and provider prefixes collapse to one model name; the raw name stays in metadata.
 CREATE OR REPLACE MACRO lens_model(x) AS

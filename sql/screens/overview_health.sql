@@ -1,0 +1,20 @@
+-- Screen: Overview, system health. Grain: one row for the whole lake (filters do not apply).
+-- lag = now (UTC) - newest span start.
+WITH last_run AS (
+    SELECT * FROM ingest_runs ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1
+),
+newest AS (
+    SELECT max(start_time) AS newest_span, max(ingested_at) AS last_loaded, count(*) AS spans FROM spans
+)
+SELECT
+    (SELECT coalesce(finished_at, started_at) FROM last_run) AS last_ingest_at,
+    (SELECT status FROM last_run) AS last_ingest_status,
+    (SELECT error FROM last_run) AS last_ingest_error,
+    (SELECT written FROM last_run) AS last_ingest_written,
+    (SELECT count(*) FROM ingest_runs) AS ingest_runs,
+    (SELECT count(*) FROM ingest_runs WHERE status NOT IN ('ok', 'running')) AS failed_runs,
+    newest.newest_span,
+    epoch(CAST(now() AS TIMESTAMP) - newest.newest_span) AS lag_s,
+    newest.spans,
+    (SELECT count(*) FROM dead_letters) AS dead_letters
+FROM newest;

@@ -1,0 +1,96 @@
+"""Readers: every export layout becomes raw records that remember their file and line."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from lens_etl.errors import InputFileError
+from lens_etl.sources.files import layout_of, read_files, read_jsonl
+
+from etl_helpers import fixture
+
+
+def read_all(*paths: Path) -> pa.Table:
+    return pa.concat_tables(list(read_files(list(paths), 1 << 20)))
+
+
+def test_jsonl_records_keep_their_line_numbers_and_skip_blank_lines() -> None:
+    raw = read_all(fixture("arize_flat.jsonl"))
+    assert raw.column("line").to_pylist() == [1, 2, 3, 4, 5, 7, 8]
+    assert set(raw.column("source_file").to_pylist()) == {str(fixture("arize_flat.jsonl"))}
+
+
+def test_gzip_jsonl_reads_like_plain_jsonl() -> None:
+    plain = read_all(fixture("arize_flat.jsonl")).column("doc").to_pylist()[:5]
+    zipped = read_all(fixture("arize_flat.jsonl.gz")).column("doc").to_pylist()
+    assert zipped == plain
+
+
+def test_jsonl_streams_in_bounded_batches(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    line = json.dumps({"context.span_id": "x" * 10, "pad": "y" * 1000})
+    path.write_text("\n".join([line] * 5000) + "\n")
+    batches = list(read_jsonl(path, batch_bytes=64 * 1024))
+    assert len(batches) > 50
+    assert max(b.nbytes for b in batches) < 200 * 1024
+    assert sum(b.num_rows for b in batches) == 5000
+    assert batches[-1].column("line").to_pylist()[-1] == 5000
+
+
+def test_phoenix_rest_page_yields_each_span() -> None:
+    raw = read_all(fixture("phoenix_rest.json"))
+    docs = [json.loads(d) for d in raw.column("doc").to_pylist()]
+    assert [d["context"]["span_id"] for d in docs] == ["b000000000000001", "b000000000000002"]
+
+
+def test_otlp_json_is_unwrapped_to_records_with_resource_attributes() -> None:
+    raw = read_all(fixture("otlp.json"))
+    docs = [json.loads(d) for d in raw.column("doc").to_pylist()]
+    assert docs[0]["attributes"]["llm.token_count.prompt"] == 1200
+    assert docs[0]["resource.attributes.service.name"] == "claude-code"
+    assert docs[1]["status_code"] == "ERROR" and docs[1]["parent_id"] == "c000000000000001"
+
+
+def test_parquet_rows_become_json_with_nan_as_null() -> None:
+    raw = read_all(fixture("phoenix_df.parquet"))
+    second = json.loads(raw.column("doc").to_pylist()[1])
+    assert second["attributes.llm.token_count.prompt"] is None
+    assert raw.column("line").to_pylist() == [1, 2]
+
+
+def test_csv_reads_every_cell_as_text_and_flags_short_rows() -> None:
+    raw = read_all(fixture("spans.csv"))
+    problems = [p for p in raw.column("problem").to_pylist() if p]
+    assert len(problems) == 1 and "malformed CSV row" in problems[0]
+    first = json.loads(raw.column("doc").to_pylist()[0])
+    assert first["attributes.llm.token_count.prompt"] == "1000"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("missing.jsonl", "no such file"), ("spans.txt", "unknown file type")],
+)
+def test_bad_paths_fail_with_one_line_naming_the_file(tmp_path: Path, name: str, message: str) -> None:
+    path = tmp_path / name
+    if name.endswith(".txt"):
+        path.write_text("x")
+    with pytest.raises(InputFileError, match=message) as info:
+        read_all(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_truncated_gzip_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl.gz"
+    data = gzip.compress(("{}\n" * 10000).encode())
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputFileError, match="cannot read"):
+        read_all(path)
+
+
+def test_layout_is_known_from_the_name() -> None:
+    assert layout_of(Path("x.ndjson.gz")) == "jsonl"
+    assert layout_of(Path("x.CSV")) == "csv"

@@ -1,0 +1,206 @@
+"""Normalizer rules, one fixture per layout of FORMATS.md."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pyarrow as pa
+import pytest
+from genai_prices import Usage, calc_price
+
+from lens_etl.schema import SPAN_SCHEMA
+from lens_etl.sources.raw import raw_table
+
+from etl_helpers import normalize_files, normalize_raw, spans_by_id
+
+
+@pytest.fixture(scope="module")
+def flat() -> dict[str, dict]:
+    return spans_by_id(normalize_files("arize_flat.jsonl"))
+
+
+def one(record: dict) -> dict:
+    batch = normalize_raw(raw_table("t.jsonl", [1], [json.dumps(record)]))
+    assert batch.dead_letters.num_rows == 0, batch.dead_letters.column("reason").to_pylist()
+    return batch.spans.to_pylist()[0]
+
+
+BASE = {"context.span_id": "s1", "context.trace_id": "t1", "name": "litellm_request", "span_kind": "LLM", "start_time": 1763900000000}
+
+
+def test_output_has_exactly_the_canonical_schema() -> None:
+    assert normalize_files("arize_flat.jsonl").spans.schema == SPAN_SCHEMA
+
+
+def test_epoch_ms_times_are_utc_and_latency_is_derived(flat: dict) -> None:
+    span = flat["a000000000000001"]
+    assert span["start_time"] == datetime(2025, 11, 23, 12, 13, 20)
+    assert span["latency_ms"] == 4500.0
+    assert str(span["event_date"]) == "2025-11-23"
+
+
+def test_session_and_developer_from_litellm_metadata_json(flat: dict) -> None:
+    span = flat["a000000000000001"]
+    assert span["session_id"] == "sess-flat-1"
+    assert (span["developer_id"], span["team"]) == ("alice", "payments")
+    assert span["repo_slug"] == "payments-api"
+
+
+def test_session_spreads_to_the_whole_trace(flat: dict) -> None:
+    assert flat["a000000000000002"]["session_id"] == "sess-flat-1"
+    assert flat["a000000000000002"]["developer_id"] == "alice"
+
+
+def test_legacy_end_user_string_gives_session_and_account(flat: dict) -> None:
+    span = flat["a000000000000004"]
+    assert span["session_id"] == "sess-legacy-1"
+    assert span["developer_id"] == "acct-2222" and span["team"] is None
+
+
+def test_junk_session_is_rejected_and_alias_matching_ignores_case(flat: dict) -> None:
+    span = flat["a000000000000005"]
+    assert span["session_id"] == "trace:t0000000000000000000000000000003"
+    assert span["developer_id"] == "alice"
+
+
+def test_model_names_are_normalized_and_dated_alias_kept(flat: dict) -> None:
+    span = flat["a000000000000001"]
+    assert span["model"] == "claude-sonnet-4-5" and span["provider"] == "anthropic"
+    assert json.loads(span["metadata"])["llm.model_name"] == "claude-sonnet-4-5-20250929"
+
+
+def test_cache_tokens_from_litellm_usage_object_and_cost_matches_genai_prices(flat: dict) -> None:
+    span = flat["a000000000000001"]
+    assert (span["tokens_in"], span["tokens_out"], span["cache_read_tokens"], span["cache_write_tokens"]) == (2000, 300, 400, 100)
+    usage = Usage(input_tokens=2000, output_tokens=300, cache_read_tokens=400, cache_write_tokens=100)
+    expected = float(calc_price(usage, "claude-sonnet-4-5-20250929", provider_id="anthropic").total_price)
+    assert span["cost_usd"] == pytest.approx(expected, rel=1e-12)
+    assert span["price_status"] == "computed"
+
+
+def test_cache_tokens_from_openinference_details_and_tiered_price() -> None:
+    spans = spans_by_id(normalize_files("phoenix_rest.json", "phoenix_df.parquet"))
+    haiku = spans["b000000000000001"]
+    assert (haiku["cache_read_tokens"], haiku["cache_write_tokens"]) == (3000, 500)
+    gemini = spans["f000000000000001"]  # 250k prompt tokens: above the 200k tier
+    expected = float(calc_price(Usage(input_tokens=250000, output_tokens=1000), "gemini-2.5-pro").total_price)
+    assert gemini["cost_usd"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_reported_cost_wins(flat: dict) -> None:
+    span = flat["a000000000000005"]
+    assert span["cost_usd"] == 0.5 and span["price_status"] == "reported"
+
+
+def test_unknown_model_is_null_and_flagged_never_zero(flat: dict) -> None:
+    span = flat["a000000000000004"]
+    assert span["cost_usd"] is None and span["price_status"] == "unknown_model"
+    assert normalize_files("arize_flat.jsonl").unpriced == 1
+
+
+def test_tool_names_from_tool_spans_and_python_repr_tool_use_blocks(flat: dict) -> None:
+    assert flat["a000000000000002"]["span_kind"] == "TOOL"  # UNKNOWN kind, Claude_Code_Tool_ name
+    assert flat["a000000000000002"]["tool_name"] == "Edit"
+    assert flat["a000000000000003"]["tool_name"] == "Write"
+    assert flat["a000000000000001"]["tool_name"] == "Read,Edit"
+
+
+def test_json_tool_use_blocks_in_output_messages() -> None:
+    blocks = [{"type": "tool_use", "id": "toolu_1", "name": "Grep", "input": {"pattern": "x"}}]
+    span = one({**BASE, "attributes.output.value": json.dumps(blocks)})
+    assert span["tool_name"] == "Grep"
+
+
+def test_accepted_edit_counts_lines_and_diff_ratio(flat: dict) -> None:
+    edit = flat["a000000000000002"]
+    assert edit["accepted_flag"] is True and edit["accepted_lines"] == 3
+    assert edit["diff_ratio"] == pytest.approx(1 - 1 / 3)
+
+
+def test_rejected_write_is_not_accepted(flat: dict) -> None:
+    write = flat["a000000000000003"]
+    assert write["accepted_flag"] is False and write["accepted_lines"] == 0
+
+
+def test_multiedit_counts_every_edit() -> None:
+    tool_input = {"id": "t", "name": "MultiEdit", "input": {"edits": [{"old_string": "a", "new_string": "b\nc"}, {"old_string": "d", "new_string": "e"}]}}
+    span = one({**BASE, "name": "Claude_Code_Tool_MultiEdit", "attributes.input.value": json.dumps(tool_input), "attributes.output.value": "ok"})
+    assert span["accepted_lines"] == 3
+
+
+def test_error_message_from_exception_event_when_status_message_is_empty(flat: dict) -> None:
+    span = flat["a000000000000004"]
+    assert span["status"] == "ERROR" and span["error_message"] == "litellm.RateLimitError: rate limited"
+
+
+def test_error_message_from_status_message() -> None:
+    spans = spans_by_id(normalize_files("phoenix_rest.json"))
+    assert spans["b000000000000002"]["error_message"] == "exit code 1"
+
+
+def test_previews_are_bounded_and_secrets_redacted() -> None:
+    span = one({**BASE, "attributes.input.value": "token sk-ant-api03-" + "A" * 40 + " mail me@x.org " + "z" * 10000})
+    assert "sk-ant" not in span["input_preview"] and "me@x.org" not in span["input_preview"]
+    assert "[REDACTED:anthropic_key]" in span["input_preview"]
+    assert len(span["input_preview"]) == 2000
+
+
+def test_every_other_attribute_is_kept_in_metadata_but_not_bulky_content() -> None:
+    span = one({**BASE, "attributes.custom.flag": True, "attributes.input.value": "big", "resource.attributes.host": "h", "attributes.app": {"version": {"major": 2}}})
+    metadata = json.loads(span["metadata"])
+    assert metadata["custom.flag"] is True and metadata["resource.attributes.host"] == "h"
+    assert metadata["app"] == {"version": {"major": 2}}
+    assert "input.value" not in metadata
+
+
+def test_otlp_spans_normalize_with_resource_service_name() -> None:
+    spans = spans_by_id(normalize_files("otlp.json"))
+    llm = spans["c000000000000001"]
+    assert (llm["model"], llm["tokens_in"], llm["service_name"], llm["developer_id"]) == ("claude-opus-4-1", 1200, "claude-code", "bob")
+    assert llm["start_time"] == datetime(2025, 11, 24, 12, 0)
+    assert spans["c000000000000002"]["status"] == "ERROR"
+
+
+def test_iso_naive_csv_times_are_utc() -> None:
+    spans = spans_by_id(normalize_files("spans.csv"))
+    assert spans["d000000000000001"]["start_time"] == datetime(2026, 11, 22, 9, 0)
+    assert spans["d000000000000001"]["latency_ms"] == 2500.0
+
+
+def test_content_blackouts_are_counted(flat: dict) -> None:
+    assert normalize_files("arize_flat.jsonl").blackouts == 1
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ("{not json", "malformed JSON"),
+        ("[1, 2]", "not a JSON object: array"),
+        (json.dumps({"name": "x", "start_time": 1763900000000}), "missing field: span id"),
+        (json.dumps({"context.span_id": "s", "start_time": "yesterday"}), "unparseable time: start_time = yesterday"),
+        (json.dumps({"context.span_id": "s"}), "missing field: start_time"),
+        (json.dumps({"context.span_id": "s", "start_time": 1763900000000, "end_time": "soon"}), "unparseable time: end_time"),
+        (json.dumps({**BASE, "attributes.llm.token_count.prompt": "lots"}), "wrong type: llm.token_count.prompt = lots"),
+        (json.dumps({**BASE, "context.span_id": {"nested": 1}}), "wrong type: span id"),
+    ],
+)
+def test_bad_records_become_dead_letters_with_reason_and_raw(record: str, reason: str) -> None:
+    batch = normalize_raw(raw_table("bad.jsonl", [7], [record]))
+    assert batch.spans.num_rows == 0
+    dead = batch.dead_letters.to_pylist()[0]
+    assert reason in dead["reason"]
+    assert (dead["source_file"], dead["line"], dead["raw"]) == ("bad.jsonl", 7, record)
+
+
+def test_mixed_batch_splits_into_spans_and_dead_letters() -> None:
+    batch = normalize_files("arize_flat.jsonl", "spans.csv")
+    reasons = sorted(batch.dead_letters.column("reason").to_pylist())
+    assert len(reasons) == 4
+    assert any("malformed CSV row" in r for r in reasons) and any("malformed JSON" in r for r in reasons)
+    assert batch.spans.num_rows + batch.dead_letters.num_rows == 7 + 4
+
+
+def test_empty_batch_gives_empty_tables() -> None:
+    batch = normalize_raw(raw_table("e.jsonl", [], []))
+    assert batch.spans.num_rows == 0 and batch.dead_letters.num_rows == 0
+    assert isinstance(batch.spans, pa.Table)
