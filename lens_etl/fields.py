@@ -3,7 +3,7 @@
 A raw record is one JSON object in any of these layouts: flat dotted columns
 (`attributes.llm.model_name`, Arize export / Phoenix dataframe), a nested `attributes`
 object with dotted keys (Phoenix REST, converted OTLP), or LiteLLM's JSON-string
-`metadata`. The normalizer reads every field below with one JSON parse per record.
+`metadata`. The normalizer parses each record once into a struct of all these fields.
 """
 from __future__ import annotations
 
@@ -55,37 +55,51 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 """Attribute keys, looked up both as flat `attributes.<key>` and nested `attributes` -> key."""
 
-CONTENT_KEYS = (A.INPUT_VALUE, A.OUTPUT_VALUE, A.LLM_INPUT_MESSAGES, A.LLM_OUTPUT_MESSAGES)
+CONTENT_KEYS = (A.INPUT_VALUE, A.OUTPUT_VALUE)
+MESSAGE_KEYS = tuple(
+    f"{prefix}.{i}.message.content" for prefix in (A.LLM_INPUT_MESSAGES, A.LLM_OUTPUT_MESSAGES) for i in range(16)
+)
 """Bulky content: kept as bounded previews, left out of `metadata`."""
 
-CORE_TOP_LEVEL = (
-    "context", "context.span_id", "context.trace_id", "parent_id", "name", "span_kind",
-    "start_time", "end_time", "status_code", "status_message", "attributes",
-)
-"""Top-level keys that become columns; every other top-level key is kept in `metadata`."""
+
+def _path(spec: str) -> list[str]:
+    """`a.b` is one dotted key; `a.b@nested` is the path a -> b."""
+    return spec.removesuffix("@nested").split(".") if spec.endswith("@nested") else [spec]
 
 
-def json_path(spec: str) -> str:
-    """`a.b` -> `$."a.b"` (one dotted key); `a.b@nested` -> `$."a"."b"` (a path)."""
-    if spec.endswith("@nested"):
-        return "$." + ".".join(f'"{part}"' for part in spec.removesuffix("@nested").split("."))
-    return f'$."{spec}"'
+def record_structure(nested: bool = True) -> tuple[dict, dict[str, list[str]]]:
+    """The JSON structure to parse each record into (one parse for every field), and for
+    each field the struct accessors to coalesce, best first. Without `nested`, only the
+    flat layout's keys: a smaller struct that parses much faster."""
+    structure: dict = {}
+    accessors: dict[str, list[str]] = {}
 
-
-def record_paths() -> tuple[list[str], dict[str, list[int]]]:
-    """All JSON paths read from a record, and for each field the (1-based) list slots."""
-    paths: list[str] = []
-    slots: dict[str, list[int]] = {}
-
-    def add(field: str, path: str) -> None:
-        paths.append(path)
-        slots.setdefault(field, []).append(len(paths))
+    def add(field: str, path: list[str]) -> None:
+        node = structure
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = "VARCHAR"
+        accessors.setdefault(field, []).append("v" + "".join(f"['{part}']" for part in path))
 
     for field, specs in TOP_LEVEL.items():
         for spec in specs:
-            add(field, json_path(spec))
+            if nested or not spec.endswith("@nested"):
+                add(field, _path(spec))
     for field, keys in ATTRIBUTES.items():
         for key in keys:
-            add(field, f'$."attributes.{key}"')
-            add(field, f'$."attributes"."{key}"')
-    return paths, slots
+            add(field, [f"attributes.{key}"])
+            if nested:
+                add(field, ["attributes", key])
+    return structure, accessors
+
+
+NESTED_MARKER = r'"(attributes|context|status)"\s*:\s*\{'
+"""A record in a nested layout has one of these keys holding an object."""
+
+
+def content_patch() -> dict:
+    """A JSON merge patch that deletes bulky content from a record, in both layouts."""
+    keys = CONTENT_KEYS + MESSAGE_KEYS
+    patch: dict = {f"attributes.{key}": None for key in keys}
+    patch["attributes"] = {key: None for key in keys}
+    return patch

@@ -5,12 +5,14 @@ Arrow tables; the load stage decides what is new. Business rules live in sql/nor
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import fields, pricing, redact
 from .identity import Identity
@@ -45,23 +47,18 @@ def _sql(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
-def _sql_list(values: tuple[str, ...], brackets: str = "()") -> str:
-    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return brackets[0] + quoted + brackets[1]
+@dataclass(frozen=True)
+class FieldsQuery:
+    """The field-extraction SQL and the struct it parses records into, for one layout family."""
 
+    sql: str
+    structure: str
 
-def _fields_sql() -> tuple[str, list[str]]:
-    paths, slots = fields.record_paths()
-    columns = ",\n    ".join(
-        f"coalesce({', '.join(f'v[{i}]' for i in idx)}) AS {field}_raw" for field, idx in slots.items()
-    )
-    sql = (
-        _sql("10_fields.sql")
-        .replace("{record_fields}", columns)
-        .replace("{core_keys}", _sql_list(fields.CORE_TOP_LEVEL))
-        .replace("{content_keys}", _sql_list(fields.CONTENT_KEYS, "[]"))
-    )
-    return sql, paths
+    @classmethod
+    def build(cls, nested: bool) -> "FieldsQuery":
+        structure, accessors = fields.record_structure(nested)
+        columns = ",\n    ".join(f"coalesce({', '.join(paths)}) AS {field}_raw" for field, paths in accessors.items())
+        return cls(_sql("10_fields.sql").replace("{record_fields}", columns), json.dumps(structure))
 
 
 class Normalizer:
@@ -75,7 +72,9 @@ class Normalizer:
         self.con.execute(redact.macro_sql("lens_redact_secrets", redact.SECRET_PATTERNS))
         self.con.execute(redact.macro_sql("lens_redact_all", redact.SECRET_PATTERNS + redact.PII_PATTERNS))
         self.con.register("identity", context.identity.to_arrow())
-        self._fields_sql, self._paths = _fields_sql()
+        self._flat_fields = FieldsQuery.build(nested=False)
+        self._any_fields = FieldsQuery.build(nested=True)
+        self._content_patch = json.dumps(fields.content_patch())
         self._parsed_sql = _sql("20_parsed.sql")
         self._spans_sql = _sql("30_spans.sql")
         self._dead_sql = _sql("40_dead_letters.sql")
@@ -92,7 +91,7 @@ class Normalizer:
             "ingested_at": ctx.ingested_at.replace(tzinfo=None),
             "preview_chars": ctx.preview_chars,
             "max_record_bytes": ctx.max_record_bytes,
-            "paths": self._paths,
+            "content_patch": self._content_patch,
         }
         return {name: values[name] for name in names}
 
@@ -101,7 +100,9 @@ class Normalizer:
         con = self.con
         con.register("raw", raw)
         try:
-            con.execute(self._fields_sql, self._params(("max_record_bytes", "paths")))
+            nested = pc.any(pc.match_substring_regex(raw["doc"], fields.NESTED_MARKER)).as_py()
+            query = self._any_fields if nested else self._flat_fields
+            con.execute(query.sql, {**self._params(("max_record_bytes", "content_patch")), "structure": query.structure})
             con.execute(self._parsed_sql)
             models = con.execute(
                 "SELECT DISTINCT model_raw, nullif(lower(trim(provider_raw)), '') FROM parsed "
@@ -114,9 +115,9 @@ class Normalizer:
             dead = con.execute(self._dead_sql, self._params(("run_id", "ingested_at"))).to_arrow_table()
         finally:
             con.unregister("raw")
-        unpriced = pa.compute.sum(pa.compute.equal(spans["price_status"], "unknown_model")).as_py() or 0
-        blackouts = pa.compute.sum(spans["_blackout"]).as_py() or 0
-        redactions = pa.compute.sum(spans["_redacted"]).as_py() or 0
+        unpriced = pc.sum(pc.equal(spans["price_status"], "unknown_model")).as_py() or 0
+        blackouts = pc.sum(spans["_blackout"]).as_py() or 0
+        redactions = pc.sum(spans["_redacted"]).as_py() or 0
         return NormalizedBatch(
             spans=spans.select(SPAN_COLUMNS).cast(SPAN_SCHEMA),
             dead_letters=dead.cast(DEAD_LETTER_SCHEMA),

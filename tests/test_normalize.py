@@ -66,7 +66,7 @@ def test_junk_session_is_rejected_and_alias_matching_ignores_case(flat: dict) ->
 def test_model_names_are_normalized_and_dated_alias_kept(flat: dict) -> None:
     span = flat["a000000000000001"]
     assert span["model"] == "claude-sonnet-4-5" and span["provider"] == "anthropic"
-    assert json.loads(span["metadata"])["llm.model_name"] == "claude-sonnet-4-5-20250929"
+    assert json.loads(span["metadata"])["attributes.llm.model_name"] == "claude-sonnet-4-5-20250929"
 
 
 def test_cache_tokens_from_litellm_usage_object_and_cost_matches_genai_prices(flat: dict) -> None:
@@ -148,9 +148,15 @@ def test_previews_are_bounded_and_secrets_redacted() -> None:
 def test_every_other_attribute_is_kept_in_metadata_but_not_bulky_content() -> None:
     span = one({**BASE, "attributes.custom.flag": True, "attributes.input.value": "big", "resource.attributes.host": "h", "attributes.app": {"version": {"major": 2}}})
     metadata = json.loads(span["metadata"])
-    assert metadata["custom.flag"] is True and metadata["resource.attributes.host"] == "h"
-    assert metadata["app"] == {"version": {"major": 2}}
-    assert "input.value" not in metadata
+    assert metadata["attributes.custom.flag"] is True and metadata["resource.attributes.host"] == "h"
+    assert metadata["attributes.app"] == {"version": {"major": 2}}
+    assert "attributes.input.value" not in metadata
+
+
+def test_nested_attributes_lose_only_their_bulky_content() -> None:
+    span = one({**{k: v for k, v in BASE.items() if k != "context.span_id"}, "context": {"span_id": "n1", "trace_id": "t"},
+                "attributes": {"input.value": "big", "llm.output_messages.0.message.content": "big", "custom.flag": 1}})
+    assert json.loads(span["metadata"])["attributes"] == {"custom.flag": 1}
 
 
 def test_otlp_spans_normalize_with_resource_service_name() -> None:

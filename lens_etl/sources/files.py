@@ -15,14 +15,12 @@ from typing import IO, Any, Callable, Iterator
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputFileError
-from ..schema import RAW_SCHEMA
 from .otlp import otlp_records
-from .raw import raw_table
+from .raw import raw_table, rows_as_json, without_nan
 
 Progress = Callable[[int], None]
 ROWS_PER_BATCH = 50_000
@@ -124,30 +122,6 @@ def read_json_document(path: Path, batch_bytes: int, progress: Progress = _noop)
     progress(path.stat().st_size)
 
 
-def _without_nan(batch: pa.RecordBatch) -> pa.Table:
-    """NaN is how dataframes say 'absent'; JSON has null for that."""
-    columns = []
-    for column in batch.columns:
-        if pa.types.is_floating(column.type):
-            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
-        columns.append(column)
-    return pa.Table.from_arrays(columns, names=batch.schema.names)
-
-
-def _rows_as_json(table: pa.Table, source_file: str, first_row: int, con: duckdb.DuckDBPyConnection) -> pa.Table:
-    con.register("rows_batch", table)
-    try:
-        docs = con.execute("SELECT CAST(to_json(t) AS VARCHAR) FROM rows_batch AS t").to_arrow_table()
-    finally:
-        con.unregister("rows_batch")
-    doc_column = docs.column(0).cast(pa.string())
-    lines = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
-    return pa.Table.from_arrays(
-        [pa.array([source_file] * table.num_rows, pa.string()), lines, doc_column, pa.nulls(table.num_rows, pa.string())],
-        schema=RAW_SCHEMA,
-    )
-
-
 def read_parquet(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
     """Parquet exports (Phoenix span dataframes, Arize export_to_parquet) in row batches."""
     try:
@@ -159,7 +133,7 @@ def read_parquet(path: Path, batch_bytes: int, progress: Progress = _noop) -> It
     row = 1
     try:
         for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH):
-            yield _rows_as_json(_without_nan(batch), str(path), row, con)
+            yield rows_as_json(without_nan(batch), str(path), row, con)
             row += batch.num_rows
             progress(int(path.stat().st_size * min(1.0, row / max(parquet.metadata.num_rows, 1))))
     except (OSError, pa.ArrowInvalid) as exc:
@@ -202,7 +176,7 @@ def read_csv(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterat
         )
         for batch in reader:
             if batch.num_rows:
-                yield _rows_as_json(pa.Table.from_batches([batch]), str(path), row + 1, con)
+                yield rows_as_json(pa.Table.from_batches([batch]), str(path), row + 1, con)
                 row += batch.num_rows
             if rejected:
                 yield raw_table(

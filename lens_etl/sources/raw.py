@@ -1,7 +1,9 @@
 """The raw batch every source yields: where each record came from and its JSON text."""
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..schema import RAW_SCHEMA
 
@@ -15,5 +17,30 @@ def raw_table(source_file: str, lines: list[int], docs: list[str], problems: lis
             pa.array(docs, pa.string()),
             pa.array(problems if problems is not None else [None] * len(docs), pa.string()),
         ],
+        schema=RAW_SCHEMA,
+    )
+
+
+def without_nan(batch: pa.RecordBatch) -> pa.Table:
+    """NaN is how dataframes say 'absent'; JSON has null for that."""
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_floating(column.type):
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=batch.schema.names)
+
+
+def rows_as_json(table: pa.Table, source_file: str, first_row: int, con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Each row as one JSON doc (DuckDB `to_json`), numbered from `first_row`."""
+    con.register("rows_batch", table)
+    try:
+        docs = con.execute("SELECT CAST(to_json(t) AS VARCHAR) FROM rows_batch AS t").to_arrow_table()
+    finally:
+        con.unregister("rows_batch")
+    doc_column = docs.column(0).cast(pa.string())
+    lines = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
+    return pa.Table.from_arrays(
+        [pa.array([source_file] * table.num_rows, pa.string()), lines, doc_column, pa.nulls(table.num_rows, pa.string())],
         schema=RAW_SCHEMA,
     )

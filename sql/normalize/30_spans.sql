@@ -94,7 +94,11 @@ priced AS (
             + r.cache_write * coalesce(cache_write_num, 0)
             + r.output * coalesce(tokens_out_num, 0)
             + r.per_request AS computed_cost,
-        r.model_raw IS NOT NULL AS has_price
+        r.model_raw IS NOT NULL AS has_price,
+        left(input_text, 2 * $preview_chars) AS input_clip,
+        left(output_text, 2 * $preview_chars) AS output_clip,
+        lens_redact_all(left(input_text, 2 * $preview_chars)) AS input_clean,
+        lens_redact_all(left(output_text, 2 * $preview_chars)) AS output_clean
     FROM edits AS e
     LEFT JOIN rates AS r
         ON r.model_raw = e.model_raw
@@ -141,14 +145,13 @@ SELECT
              ELSE 1.0 - len(list_intersect(lens_lines(old_text), lens_lines(new_text)))
                         / greatest(len(lens_lines(old_text)), len(lens_lines(new_text)), 1) END
     END AS diff_ratio,
-    left(lens_redact_all(left(input_text, 2 * $preview_chars)), $preview_chars) AS input_preview,
-    left(lens_redact_all(left(output_text, 2 * $preview_chars)), $preview_chars) AS output_preview,
+    left(input_clean, $preview_chars) AS input_preview,
+    left(output_clean, $preview_chars) AS output_preview,
     lens_redact_secrets(attributes_json) AS metadata,
     CAST(start_ts AS DATE) AS event_date,
     CAST($ingested_at AS TIMESTAMP) AS ingested_at,
     $run_id AS run_id,
     -- bookkeeping for the ingest summary, dropped before the lake
     input_text ILIKE '%redacted-by-litellm%' OR output_text ILIKE '%redacted-by-litellm%' AS _blackout,
-    coalesce(left(input_text, 2 * $preview_chars), '') <> coalesce(lens_redact_all(left(input_text, 2 * $preview_chars)), '')
-        OR coalesce(left(output_text, 2 * $preview_chars), '') <> coalesce(lens_redact_all(left(output_text, 2 * $preview_chars)), '') AS _redacted
+    input_clip IS DISTINCT FROM input_clean OR output_clip IS DISTINCT FROM output_clean AS _redacted
 FROM priced

@@ -1,11 +1,13 @@
--- Records that cannot become a span, with where they came from, why, and the raw text.
+-- Records that cannot become a span, with where they came from, why, and the raw text
+-- (read back from the batch `raw`, which holds it once).
 SELECT
     $run_id AS run_id,
-    source_file,
-    line,
-    reject_reason AS reason,
-    doc AS raw,
+    p.source_file,
+    p.line,
+    p.reject_reason AS reason,
+    r.doc AS raw,
     CAST($ingested_at AS TIMESTAMP) AS recorded_at
-FROM parsed
-WHERE reject_reason IS NOT NULL
-ORDER BY source_file, line
+FROM parsed AS p
+JOIN raw AS r ON r.source_file = p.source_file AND r.line = p.line
+WHERE p.reject_reason IS NOT NULL
+ORDER BY p.source_file, p.line

@@ -1,0 +1,144 @@
+"""Ingest runs end to end: counts add up, re-ingest is a no-op, a killed run is completed by the next."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lens_etl.lake import JOURNAL, Lake
+from lens_etl.pipeline import ingest
+from lens_etl.sources.files import read_files
+from lens_etl.warehouse import connect_readonly
+
+from etl_helpers import fixture, settings_for
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_FIXTURES = ["arize_flat.jsonl", "phoenix_rest.json", "otlp.json", "spans.csv", "phoenix_df.parquet"]
+
+
+def write_export(path: Path, spans: int, days: int = 5) -> None:
+    """A flat export of `spans` valid spans over `days` days (plus nothing else)."""
+    with path.open("w") as out:
+        for i in range(spans):
+            out.write(json.dumps({
+                "context.span_id": f"span-{i:08d}", "context.trace_id": f"trace-{i // 4:08d}", "name": "litellm_request",
+                "span_kind": "LLM", "start_time": 1763900000000 + (i % days) * 86_400_000 + i, "end_time": 1763900000500 + (i % days) * 86_400_000 + i,
+                "attributes.llm.model_name": "claude-sonnet-4-5-20250929", "attributes.llm.token_count.prompt": 1000.0,
+                "attributes.llm.token_count.completion": 100.0, "attributes.input.value": "x" * 400,
+            }) + "\n")
+
+
+def lake_count(data_dir: Path) -> int:
+    con = duckdb.connect()
+    return con.execute(f"SELECT count(*) FROM read_parquet('{data_dir}/lake/spans/*/*.parquet')").fetchone()[0]
+
+
+def test_counts_add_up_and_reingest_changes_nothing(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    paths = [fixture(n) for n in ALL_FIXTURES]
+    first = ingest(settings, "file", "fixtures", read_files(paths, settings.batch_bytes))
+    assert first.read == first.written + first.duplicates + first.dead_letters
+    assert (first.written, first.duplicates, first.dead_letters) == (12, 1, 4)
+    second = ingest(settings, "file", "fixtures", read_files(paths, settings.batch_bytes))
+    assert (second.written, second.duplicates, second.dead_letters) == (0, 13, 4)
+    con = connect_readonly(settings.duckdb_path)
+    assert con.execute("SELECT count(*), count(DISTINCT span_id) FROM spans").fetchone() == (12, 12)
+    runs = con.execute("SELECT read, written, duplicates, dead_letters, status FROM ingest_runs ORDER BY started_at").fetchall()
+    assert runs == [(17, 12, 1, 4, "ok"), (17, 0, 13, 4, "ok")]
+    assert con.execute("SELECT count(*) FROM dead_letters").fetchone()[0] == 8
+
+
+def test_overlapping_exports_add_only_new_spans(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    ingest(settings, "file", "a", read_files([fixture("arize_flat.jsonl")], settings.batch_bytes))
+    summary = ingest(settings, "file", "b", read_files([fixture("arize_flat.jsonl.gz"), fixture("otlp.json")], settings.batch_bytes))
+    assert (summary.written, summary.duplicates) == (2, 5)
+
+
+def test_summary_line_names_every_count(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    line = ingest(settings, "file", "x", read_files([fixture("arize_flat.jsonl")], settings.batch_bytes)).line()
+    for word in ("read 7", "written 5", "duplicates 1", "dead letters 1", "unpriced 1"):
+        assert word in line
+
+
+def test_small_files_are_compacted_into_one_per_partition(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    export = tmp_path / "e.jsonl"
+    write_export(export, 2000, days=2)
+    for chunk in range(10):  # ten runs, each adding new spans to the same partitions
+        lines = export.read_text().splitlines()[chunk * 200:(chunk + 1) * 200]
+        part = tmp_path / f"part{chunk}.jsonl"
+        part.write_text("\n".join(lines) + "\n")
+        ingest(settings, "file", str(part), read_files([part], settings.batch_bytes))
+    lake = Lake(settings.spans_dir, "check")
+    assert all(len(lake.files(day)) < settings.compact_min_files for day in lake.partitions())
+    assert lake_count(tmp_path) == 2000
+
+
+def test_interrupted_compaction_is_completed_without_duplicates(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    export = tmp_path / "e.jsonl"
+    write_export(export, 100, days=1)
+    ingest(settings, "file", "x", read_files([export], settings.batch_bytes))
+    lake = Lake(settings.spans_dir, "crash")
+    day = lake.partitions()[0]
+    (old,) = lake.files(day)
+    merged = old.with_name("part-compact-x.parquet")
+    merged.write_bytes(old.read_bytes())  # the merged file landed, then the process died
+    (old.parent / JOURNAL).write_text(json.dumps({"output": merged.name, "inputs": [old.name]}))
+    Lake(settings.spans_dir, "recover")
+    assert lake_count(tmp_path) == 100 and not (old.parent / JOURNAL).exists()
+
+
+def run_cli(*args: str, data_dir: Path, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LENS_DATA_DIR": str(data_dir)}
+    return subprocess.Popen([sys.executable, "-m", "lens_etl", *args], cwd=data_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.mark.parametrize("kill_after", [0.8, 1.6, 2.4])
+def test_kill_9_mid_ingest_leaves_a_readable_lake_and_the_rerun_completes(tmp_path: Path, kill_after: float) -> None:
+    export = tmp_path / "big.jsonl"
+    write_export(export, 60_000, days=6)
+    data_dir = tmp_path / "data"
+    proc = run_cli("ingest", "files", str(export), data_dir=data_dir)
+    time.sleep(kill_after)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if (data_dir / "lake" / "spans").exists() and any((data_dir / "lake" / "spans").glob("*/*.parquet")):
+        lake_count(data_dir)  # every file is whole: readable
+    rerun = run_cli("ingest", "files", str(export), data_dir=data_dir)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert lake_count(data_dir) == 60_000
+    con = connect_readonly(data_dir / "lens.duckdb")
+    assert con.execute("SELECT count(DISTINCT span_id) FROM spans").fetchone()[0] == 60_000
+    assert not list((data_dir / "lake").rglob("*.tmp"))
+
+
+def test_the_app_can_read_while_ingest_writes(tmp_path: Path) -> None:
+    """Two real processes: a reader polling lens.duckdb (reconnecting on swap) and an ingest."""
+    export = tmp_path / "big.jsonl"
+    write_export(export, 60_000, days=6)
+    data_dir = tmp_path / "data"
+    seed = tmp_path / "seed.jsonl"
+    seed.write_text(export.read_text().splitlines()[0] + "\n")
+    assert run_cli("ingest", "files", str(seed), data_dir=data_dir).wait() == 0
+    reader = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "reader_process.py"), str(data_dir / "lens.duckdb"), "60000"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    writer = run_cli("ingest", "files", str(export), data_dir=data_dir)
+    _, werr = writer.communicate(timeout=180)
+    assert writer.returncode == 0, werr
+    out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0, err
+    report = json.loads(out)
+    assert report["errors"] == [] and report["queries"] > 5 and report["final"] == 60_000
