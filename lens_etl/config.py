@@ -79,7 +79,7 @@ def load_settings(
     resolved_data = Path(data_dir or env.get("LENS_DATA_DIR") or lens.get("data_dir") or "data")
     if not resolved_data.is_absolute() and not data_dir and not env.get("LENS_DATA_DIR") and lens.get("data_dir"):
         resolved_data = base / resolved_data
-    identity = config.get("identity", {}).get("file") or env.get("LENS_IDENTITY_FILE")
+    identity = env.get("LENS_IDENTITY_FILE") or config.get("identity", {}).get("file")
     identity_path = Path(identity) if identity else None
     if identity_path is not None and not identity_path.is_absolute() and config_path.is_file():
         identity_path = base / identity_path

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputFileError
 from .otlp import otlp_records
-from .raw import raw_table, rows_as_json, without_nan
+from .raw import raw_arrays, raw_table, rows_as_json, without_nan
 
 Progress = Callable[[int], None]
 ROWS_PER_BATCH = 50_000
@@ -51,11 +53,20 @@ def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     return (gzip.GzipFile(fileobj=raw) if _is_gzip(path) else raw), raw
 
 
+def _lines_table(name: str, text: str, first_line: int) -> pa.Table:
+    """Split a block of whole lines in Arrow (no Python loop per line); drop blank lines."""
+    lines = pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n")).cast(pa.string())
+    lines = pc.utf8_trim_whitespace(lines)
+    numbers = pa.array(np.arange(first_line, first_line + len(lines), dtype=np.int64))
+    keep = pc.not_equal(pc.utf8_length(lines), 0)
+    return raw_arrays(name, numbers.filter(keep), lines.filter(keep))
+
+
 def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
     """Newline-delimited JSON in chunks of about `batch_bytes`; blank lines are not records."""
     stream, raw = _open_binary(path)
     name = str(path)
-    line_no = 0
+    line_no = 1
     carry = b""
     try:
         while True:
@@ -63,23 +74,20 @@ def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iter
             data = carry + chunk
             if not data:
                 break
-            parts = data.split(b"\n")
-            carry = parts.pop() if chunk else b""
-            lines: list[int] = []
-            docs: list[str] = []
-            for number, part in enumerate(parts, start=line_no + 1):
-                text = part.decode("utf-8", errors="replace").strip()
-                if text:
-                    lines.append(number)
-                    docs.append(text)
-            line_no += len(parts)
-            if docs:
-                yield raw_table(name, lines, docs)
+            cut = data.rfind(b"\n") if chunk else len(data)
+            if cut < 0:  # one line longer than a chunk: keep reading
+                carry = data
+                continue
+            block, carry = data[:cut], data[cut + 1 :]
+            table = _lines_table(name, block.decode("utf-8", errors="replace"), line_no)
+            line_no += block.count(b"\n") + 1
+            if table.num_rows:
+                yield table
             progress(raw.tell())
             if not chunk:
                 break
     except (OSError, EOFError) as exc:
-        raise InputFileError(f"{path}: cannot read after line {line_no}: {exc}") from exc
+        raise InputFileError(f"{path}: cannot read after line {line_no - 1}: {exc}") from exc
     finally:
         stream.close()
         raw.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,6 +20,13 @@ def raw_table(source_file: str, lines: list[int], docs: list[str], problems: lis
         ],
         schema=RAW_SCHEMA,
     )
+
+
+def raw_arrays(source_file: str, lines: pa.Array, docs: pa.Array) -> pa.Table:
+    """Build one batch from Arrow arrays, without a Python list per record."""
+    n = len(docs)
+    names = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([source_file], pa.string()))
+    return pa.Table.from_arrays([names.cast(pa.string()), lines, docs, pa.nulls(n, pa.string())], schema=RAW_SCHEMA)
 
 
 def without_nan(batch: pa.RecordBatch) -> pa.Table:

@@ -3,21 +3,21 @@
 -- OpenInference attribute names; the record_fields placeholder below coalesces, per field,
 -- the places it lives in the flat, nested and OTLP layouts.
 CREATE OR REPLACE TEMP TABLE fields AS
-WITH checked AS (
-    SELECT
-        source_file, line, doc,
+WITH parsed AS (
+    -- try(): a malformed record parses to NULL instead of failing the batch
+    SELECT *, CASE WHEN problem IS NULL AND strlen(doc) <= $max_record_bytes THEN try(from_json(doc, $structure)) END AS v
+    FROM raw
+),
+checked AS (
+    SELECT *,
         CASE
             WHEN problem IS NOT NULL THEN problem
             WHEN doc IS NULL OR trim(doc) = '' THEN 'malformed JSON: empty record'
             WHEN strlen(doc) > $max_record_bytes THEN 'record too large: ' || strlen(doc) || ' bytes'
-            WHEN NOT json_valid(doc) THEN 'malformed JSON'
+            WHEN v IS NULL THEN 'malformed JSON'
             WHEN left(ltrim(doc), 1) <> '{' THEN 'not a JSON object: ' || lower(json_type(doc))
         END AS json_problem
-    FROM raw
-),
-parsed AS (
-    SELECT *, CASE WHEN json_problem IS NULL THEN from_json(doc, $structure) END AS v
-    FROM checked
+    FROM parsed
 )
 SELECT
     source_file, line, json_problem,
@@ -25,4 +25,4 @@ SELECT
     -- Every attribute and every other key stays in `metadata`; only bulky content goes
     -- (it is kept as bounded previews).
     CASE WHEN json_problem IS NULL THEN CAST(json_merge_patch(doc, $content_patch) AS VARCHAR) END AS attributes_json
-FROM parsed;
+FROM checked;
