@@ -33,6 +33,7 @@ ingest: install
 
 bench: install-test
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.phoenix_bench $(if $(QUICK),--quick)
 
 samples: install
 	$(BIN)/python scripts/make_samples.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from . import follow, warehouse
 from .config import Settings, load_settings
@@ -12,6 +12,7 @@ from .errors import ConfigError, LensError
 from .lake import Lake
 from .pipeline import IngestSummary, ingest
 from .progress import byte_progress
+from .sources import arize
 from .sources.files import check_file, read_files
 from .sources.phoenix import Window
 
@@ -30,6 +31,12 @@ def _ingest_phoenix(settings: Settings, args: argparse.Namespace) -> None:
     source = follow.PhoenixSource(args.url, tuple(args.project), args.db)
     for summary in follow.pull_phoenix(settings, source, Window(args.since, args.until)):
         print(summary.line())
+
+
+def _ingest_arize(settings: Settings, args: argparse.Namespace) -> None:
+    flags = {"space_id": args.space_id, "projects": args.project, "chunk": args.chunk}
+    for pull in arize.batches_for_config(settings, flags, args.since, args.until):
+        print(ingest(settings, "arize", pull.target, pull.batches, project=pull.project, window=pull.window).line())
 
 
 def _ingest_follow(settings: Settings, args: argparse.Namespace) -> None:
@@ -60,8 +67,15 @@ def _compact(settings: Settings, _: argparse.Namespace) -> None:
     print(f"compacted {merged} partition(s)")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag is a user mistake: one line on stderr, exit code 2, no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"lens: error: {self.prog.removeprefix('python -m lens_etl').strip() or 'usage'}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lens_etl", description="Lens ETL: agent spans into the lake and views.")
+    parser = OneLineParser(prog="python -m lens_etl", description="Lens ETL: agent spans into the lake and views.")
     parser.add_argument("--data-dir", help="where the lake and lens.duckdb live (default ./data, env LENS_DATA_DIR)")
     parser.add_argument("--config", help="settings file (default ./lens.toml, env LENS_CONFIG)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -82,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     phoenix.add_argument("--until", type=follow.parse_when, help="spans starting before this date")
     phoenix.add_argument("--db", help="read Phoenix's database directly: sqlite:///path/phoenix.db or postgresql://…")
     phoenix.set_defaults(handler=_ingest_phoenix)
+    arize_parser = sources.add_parser("arize", help="Arize AX through the arize SDK's export (API key: env ARIZE_API_KEY)")
+    arize_parser.add_argument("--space-id", help="the space (default: space_id in [sources.arize] of lens.toml)")
+    arize_parser.add_argument("--project", action="append", help="project name (repeat for several; default from lens.toml)")
+    arize_parser.add_argument("--since", help="from this date, UTC (default: 7 days back; done chunks are skipped)")
+    arize_parser.add_argument("--until", help="before this date, UTC (default: now)")
+    arize_parser.add_argument("--chunk", help="export window per call: 1d (default), 6h, …")
+    arize_parser.set_defaults(handler=_ingest_arize)
     sources.add_parser("all", help="every source configured in lens.toml, once").set_defaults(
         handler=lambda s, a: follow.ingest_all(s)
     )

@@ -6,13 +6,17 @@ WITH typed AS (
         f.*,
         lens_ts(start_time_raw) AS start_ts,
         lens_ts(end_time_raw) AS end_ts,
-        CASE WHEN json_valid(metadata_raw) THEN metadata_raw END AS metadata_doc,
-        lens_clean_id(coalesce(CASE WHEN json_valid(metadata_raw) THEN metadata_raw ->> '$.user_api_key_end_user_id' END, end_user_flat_raw)) AS end_user,
+        -- LiteLLM's metadata (a JSON object or string), parsed once for the keys Lens reads
+        CASE WHEN left(ltrim(metadata_raw), 1) = '{' THEN try(from_json(metadata_raw,
+            '{"user_api_key_end_user_id": "VARCHAR", "repo": "VARCHAR", "repo_slug": "VARCHAR", "cwd": "VARCHAR",
+              "service_name": "VARCHAR",
+              "usage_object": {"cache_read_input_tokens": "VARCHAR", "cache_creation_input_tokens": "VARCHAR"}}')) END AS md,
         CASE WHEN name_raw LIKE 'Claude\_Code\_Tool\_%' ESCAPE '\' THEN substr(name_raw, 18) END AS tool_from_name
     FROM fields AS f
 )
 SELECT
     t.*,
+    lens_clean_id(coalesce(md.user_api_key_end_user_id, end_user_flat_raw)) AS end_user,
     CASE
         WHEN json_problem IS NOT NULL THEN json_problem
         WHEN span_id_raw IS NULL OR trim(span_id_raw) = '' THEN 'missing field: span id (context.span_id)'

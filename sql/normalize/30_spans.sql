@@ -4,6 +4,14 @@
 WITH ok AS (
     SELECT * FROM parsed WHERE reject_reason IS NULL
 ),
+with_end_user AS (
+    -- The end-user id is JSON {"device_id", "account_uuid", "session_id"} or the legacy
+    -- user_<hash>_account_<uuid>_session_<uuid> string.
+    SELECT ok.*,
+        CASE WHEN left(end_user, 1) = '{'
+             THEN try(from_json(end_user, '{"session_id": "VARCHAR", "account_uuid": "VARCHAR", "device_id": "VARCHAR"}')) END AS eu
+    FROM ok
+),
 derived AS (
     SELECT
         ok.*,
@@ -12,21 +20,22 @@ derived AS (
         CASE WHEN tool_from_name IS NOT NULL THEN 'TOOL'
              ELSE upper(coalesce(nullif(span_kind_raw, ''), nullif(kind_attr_raw, ''), 'UNKNOWN')) END AS kind,
         lens_status(status_code_raw) AS status_norm,
-        CASE WHEN json_valid(end_user) THEN end_user ->> '$.session_id'
-             ELSE regexp_extract(end_user, '_session_([0-9A-Za-z\-]+)$', 1) END AS eu_session,
-        CASE WHEN json_valid(end_user) THEN end_user ->> '$.account_uuid'
+        CASE WHEN eu IS NOT NULL THEN eu.session_id
+             ELSE nullif(regexp_extract(end_user, '_session_([0-9A-Za-z\-]+)$', 1), '') END AS eu_session,
+        CASE WHEN eu IS NOT NULL THEN eu.account_uuid
              ELSE nullif(regexp_extract(end_user, '_account_([0-9A-Za-z\-]+)_session_', 1), '') END AS eu_account,
-        CASE WHEN json_valid(end_user) THEN end_user ->> '$.device_id'
+        CASE WHEN eu IS NOT NULL THEN eu.device_id
              ELSE nullif(regexp_extract(end_user, '^user_([0-9A-Za-z]+)_account_', 1), '') END AS eu_device,
         coalesce(nullif(output_message_raw, ''), output_value_raw) AS output_text,
         coalesce(nullif(input_message_raw, ''), input_value_raw) AS input_text,
-        coalesce(CASE WHEN json_valid(input_value_raw) THEN input_value_raw END,
-                 CASE WHEN json_valid(tool_params_raw) THEN tool_params_raw END) AS tool_input,
+        CASE WHEN tool_from_name IS NOT NULL OR upper(span_kind_raw) = 'TOOL' OR upper(kind_attr_raw) = 'TOOL' THEN
+            coalesce(CASE WHEN json_valid(input_value_raw) THEN input_value_raw END,
+                     CASE WHEN json_valid(tool_params_raw) THEN tool_params_raw END) END AS tool_input,
         lens_num(tokens_in_raw) AS tokens_in_num,
         lens_num(tokens_out_raw) AS tokens_out_num,
-        coalesce(lens_num(cache_read_raw), lens_num(metadata_doc ->> '$.usage_object.cache_read_input_tokens')) AS cache_read_num,
-        coalesce(lens_num(cache_write_raw), lens_num(metadata_doc ->> '$.usage_object.cache_creation_input_tokens')) AS cache_write_num
-    FROM ok
+        coalesce(lens_num(cache_read_raw), lens_num(md.usage_object.cache_read_input_tokens)) AS cache_read_num,
+        coalesce(lens_num(cache_write_raw), lens_num(md.usage_object.cache_creation_input_tokens)) AS cache_write_num
+    FROM with_end_user AS ok
 ),
 who AS (
     SELECT
@@ -36,9 +45,9 @@ who AS (
         lens_clean_id(user_attr_raw) AS user_direct,
         lens_clean_id(eu_account) AS account,
         lens_clean_id(eu_device) AS device,
-        coalesce(nullif(repo_flat_raw, ''), metadata_doc ->> '$.repo', metadata_doc ->> '$.repo_slug',
-                 nullif(regexp_extract(coalesce(cwd_flat_raw, metadata_doc ->> '$.cwd'), '([^/\\]+)[/\\]*$', 1), '')) AS repo,
-        coalesce(service_name_raw, service_attr_raw, metadata_doc ->> '$.service_name') AS service,
+        coalesce(nullif(repo_flat_raw, ''), md.repo, md.repo_slug,
+                 nullif(regexp_extract(coalesce(cwd_flat_raw, md.cwd), '([^/\\]+)[/\\]*$', 1), '')) AS repo,
+        coalesce(service_name_raw, service_attr_raw, md.service_name) AS service,
         CASE WHEN kind = 'TOOL' THEN coalesce(nullif(tool_attr_raw, ''), tool_from_name, tool_input ->> '$.name', name_raw)
              WHEN kind = 'LLM' THEN nullif(array_to_string(regexp_extract_all(output_text,
                  'tool_use\\?[''"][^{}]*?\\?[''"]name\\?[''"]\s*:\s*\\?[''"]([^''"\\]+)', 1), ','), '')
