@@ -25,6 +25,35 @@ FILE_SCHEMA = pa.schema([f for f in SPAN_SCHEMA if f.name != PARTITION_COLUMN])
 ROW_GROUP_ROWS = 128_000
 
 
+TRACE_TABLES_SQL = """
+CREATE TABLE trace_info (trace_id VARCHAR PRIMARY KEY, session_id VARCHAR, developer_id VARCHAR, team VARCHAR, repo_slug VARCHAR);
+CREATE TABLE provisional (trace_id VARCHAR, event_date DATE);
+"""
+# A trace with a real session (not the `trace:<id>` fallback) lends it, with its developer,
+# team and repo, to its other spans; spans still waiting for one are remembered by day.
+REMEMBER_TRACES_SQL = ("""
+INSERT OR IGNORE INTO trace_info
+SELECT trace_id, any_value(session_id), any_value(developer_id), any_value(team), any_value(repo_slug)
+FROM partition_rows
+WHERE trace_id IS NOT NULL AND NOT starts_with(session_id, 'trace:')
+GROUP BY trace_id
+""", """
+INSERT INTO provisional
+SELECT DISTINCT trace_id, coalesce(CAST($day AS DATE), CAST(start_time AS DATE))
+FROM partition_rows
+WHERE trace_id IS NOT NULL AND starts_with(session_id, 'trace:')
+  AND trace_id NOT IN (SELECT trace_id FROM trace_info)
+""")
+FILL_FROM_TRACES_SQL = """
+SELECT r.* REPLACE (
+    CASE WHEN starts_with(r.session_id, 'trace:') AND t.session_id IS NOT NULL THEN t.session_id ELSE r.session_id END AS session_id,
+    coalesce(r.developer_id, t.developer_id) AS developer_id,
+    coalesce(r.team, t.team) AS team,
+    coalesce(r.repo_slug, t.repo_slug) AS repo_slug)
+FROM {source} AS r LEFT JOIN trace_info AS t ON t.trace_id = r.trace_id
+"""
+
+
 @dataclass(frozen=True)
 class WriteResult:
     written: int
@@ -57,6 +86,7 @@ class Lake:
         self._touched: set[date] = set()
         self.con = duckdb.connect()
         self.con.execute("CREATE TABLE known (span_id VARCHAR)")
+        self.con.execute(TRACE_TABLES_SQL)
         self.recover()
 
     def close(self) -> None:
@@ -86,13 +116,30 @@ class Lake:
             journal.unlink()
 
     def _load_ids(self, days: list[date]) -> None:
+        """Span ids, and which traces know their session, for partitions not yet seen."""
         for day in days:
             if day in self._loaded:
                 continue
             self._loaded.add(day)
             paths = [str(p) for p in self.files(day)]
             if paths:
-                self.con.execute("INSERT INTO known SELECT span_id FROM read_parquet(?)", [paths])
+                self.con.execute(f"CREATE OR REPLACE TEMP VIEW partition_rows AS SELECT * FROM {_parquet_files(paths)}")
+                self.con.execute("INSERT INTO known SELECT span_id FROM partition_rows")
+                self._remember_traces(day)
+
+    def _remember_traces(self, day: date | None) -> None:
+        self.con.execute(REMEMBER_TRACES_SQL[0])
+        self.con.execute(REMEMBER_TRACES_SQL[1], {"day": day})
+
+    def _repair_sessions(self) -> None:
+        """Rewrite partitions holding spans whose trace's session arrived in a later batch
+        (an OTel parent ends, and is exported, after its children)."""
+        days = [row[0] for row in self.con.execute(
+            "SELECT DISTINCT p.event_date FROM provisional AS p JOIN trace_info AS t USING (trace_id)"
+        ).fetchall()]
+        for day in days:
+            self._rewrite(day, self.files(day), FILL_FROM_TRACES_SQL.format(source="rows_in"))
+        self.con.execute("DELETE FROM provisional WHERE trace_id IN (SELECT trace_id FROM trace_info)")
 
     def write(self, spans: pa.Table) -> WriteResult:
         """Append the spans the lake does not hold yet; duplicates (in the batch too) are counted."""
@@ -103,8 +150,9 @@ class Lake:
         self.con.register("incoming", spans)
         try:
             fresh = self.con.execute(
-                """
-                SELECT * FROM incoming AS i
+                f"""
+                WITH rows_in AS (SELECT * FROM incoming), filled AS ({FILL_FROM_TRACES_SQL.format(source="rows_in")})
+                SELECT * FROM filled AS i
                 WHERE NOT EXISTS (SELECT 1 FROM known AS k WHERE k.span_id = i.span_id)
                 QUALIFY row_number() OVER (PARTITION BY span_id ORDER BY start_time) = 1
                 ORDER BY event_date, start_time
@@ -112,6 +160,8 @@ class Lake:
             ).to_arrow_table()
             self.con.register("fresh", fresh)
             self.con.execute("INSERT INTO known SELECT span_id FROM fresh")
+            self.con.execute("CREATE OR REPLACE TEMP VIEW partition_rows AS SELECT * FROM fresh")
+            self._remember_traces(None)
             self.con.unregister("fresh")
         finally:
             self.con.unregister("incoming")
@@ -122,6 +172,7 @@ class Lake:
             target = partition_dir(self.root, day) / f"part-{self.run_id}-{self._seq:05d}.parquet"
             write_parquet_atomic(rows.drop_columns([PARTITION_COLUMN]).cast(FILE_SCHEMA), target)
             self._touched.add(day)
+        self._repair_sessions()
         return WriteResult(written=fresh.num_rows, duplicates=spans.num_rows - fresh.num_rows)
 
     def compact(self, min_files: int, days: list[date] | None = None) -> int:
@@ -129,25 +180,36 @@ class Lake:
         merged = 0
         for day in days if days is not None else self.partitions():
             inputs = self.files(day)
-            if len(inputs) < min_files:
-                continue
-            folder = partition_dir(self.root, day)
-            output = f"part-compact-{uuid.uuid4().hex[:12]}.parquet"
-            journal = folder / JOURNAL
-            journal.write_text(json.dumps({"output": output, "inputs": [p.name for p in inputs]}))
-            table = self.con.execute(
-                "SELECT * FROM read_parquet(?, union_by_name = true) ORDER BY start_time", [[str(p) for p in inputs]]
-            ).to_arrow_table()
-            write_parquet_atomic(_conform(table), folder / output)
-            for path in inputs:
-                path.unlink(missing_ok=True)
-            journal.unlink()
-            merged += 1
+            if len(inputs) >= min_files:
+                self._rewrite(day, inputs, "SELECT * FROM rows_in")
+                merged += 1
         return merged
+
+    def _rewrite(self, day: date, inputs: list[Path], select_sql: str) -> None:
+        """Replace a partition's files by one sorted file, journaled: a crash between the
+        rename and the deletes is finished by `recover`, never leaving duplicates."""
+        if not inputs:
+            return
+        folder = partition_dir(self.root, day)
+        output = f"part-compact-{uuid.uuid4().hex[:12]}.parquet"
+        journal = folder / JOURNAL
+        journal.write_text(json.dumps({"output": output, "inputs": [p.name for p in inputs]}))
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW rows_in AS SELECT * FROM {_parquet_files([str(p) for p in inputs])}")
+        table = self.con.execute(f"SELECT * FROM ({select_sql}) ORDER BY start_time").to_arrow_table()
+        write_parquet_atomic(_conform(table), folder / output)
+        for path in inputs:
+            path.unlink(missing_ok=True)
+        journal.unlink()
 
     @property
     def touched(self) -> list[date]:
         return sorted(self._touched)
+
+
+def _parquet_files(paths: list[str]) -> str:
+    """read_parquet over our own files, as SQL text (a view cannot take parameters)."""
+    quoted = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
+    return f"read_parquet([{quoted}], union_by_name = true)"
 
 
 def _conform(table: pa.Table) -> pa.Table:

@@ -142,3 +142,23 @@ def test_the_app_can_read_while_ingest_writes(tmp_path: Path) -> None:
     assert reader.returncode == 0, err
     report = json.loads(out)
     assert report["errors"] == [] and report["queries"] > 5 and report["final"] == 60_000
+
+
+def _span(span_id: str, trace: str, parent: str | None, **attributes: object) -> str:
+    return json.dumps({"context.span_id": span_id, "context.trace_id": trace, "parent_id": parent, "start_time": 1763900000000,
+                       "end_time": 1763900001000, "name": "Claude_Code_Tool_Read" if parent else "litellm_request",
+                       **{f"attributes.{k}": v for k, v in attributes.items()}})
+
+
+def test_a_session_arriving_in_a_later_batch_reaches_spans_already_in_the_lake(tmp_path: Path) -> None:
+    """OTel exports a parent after its children: the tool span lands before its session does."""
+    from lens_etl.sources.raw import raw_table
+
+    settings = settings_for(tmp_path)
+    child = raw_table("poll1", [1], [_span("c1", "T1", "r1")])
+    ingest(settings, "phoenix", "poll 1", [child])
+    root = raw_table("poll2", [1, 2], [_span("r1", "T1", None, **{"session.id": "sess-A", "user.id": "bob@acme.dev"}), _span("c2", "T1", "r1")])
+    ingest(settings, "phoenix", "poll 2", [root])
+    rows = connect_readonly(settings.duckdb_path).execute("SELECT span_id, session_id, developer_id, team FROM spans ORDER BY span_id").fetchall()
+    assert rows == [("c1", "sess-A", "bob", "platform"), ("c2", "sess-A", "bob", "platform"), ("r1", "sess-A", "bob", "platform")]
+    assert lake_count(tmp_path) == 3
