@@ -89,6 +89,7 @@ def load_settings(
             identity_file=identity_path,
             project=str(lens.get("project", "default")),
             preview_chars=int(lens.get("preview_chars", 2000)),
+            batch_bytes=int(float(lens.get("batch_mb", 64)) * 1024 * 1024),
             compact_min_files=int(lens.get("compact_min_files", 8)),
             sources=config.get("sources", {}),
             env=env,

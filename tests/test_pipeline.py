@@ -103,13 +103,24 @@ def run_cli(*args: str, data_dir: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "lens_etl", *args], cwd=data_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-@pytest.mark.parametrize("kill_after", [0.8, 1.6, 2.4])
-def test_kill_9_mid_ingest_leaves_a_readable_lake_and_the_rerun_completes(tmp_path: Path, kill_after: float) -> None:
+def wait_for_files(folder: Path, count: int, proc: subprocess.Popen, timeout_s: float = 120) -> None:
+    """Until `count` lake files (whole or half-written) exist, so the kill lands mid-ingest."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(folder.glob("lake/spans/*/*"))) >= count:
+            return
+        time.sleep(0.01)
+    pytest.fail(f"ingest never wrote {count} files before it ended")
+
+
+@pytest.mark.parametrize("files_before_kill", [1, 20, 50])
+def test_kill_9_mid_ingest_leaves_a_readable_lake_and_the_rerun_completes(tmp_path: Path, files_before_kill: int) -> None:
     export = tmp_path / "big.jsonl"
     write_export(export, 60_000, days=6)
     data_dir = tmp_path / "data"
+    (tmp_path / "lens.toml").write_text("[lens]\nbatch_mb = 3\n")  # many small batches: many files to land between
     proc = run_cli("ingest", "files", str(export), data_dir=data_dir)
-    time.sleep(kill_after)
+    wait_for_files(data_dir, files_before_kill, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     if (data_dir / "lake" / "spans").exists() and any((data_dir / "lake" / "spans").glob("*/*.parquet")):
