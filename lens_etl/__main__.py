@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from . import follow, warehouse
+from . import follow, rollups, warehouse
 from .config import Settings, load_settings
 from .errors import ConfigError, LensError
 from .lake import Lake
@@ -58,6 +58,12 @@ def _samples(settings: Settings, args: argparse.Namespace) -> None:
 
 def _views(settings: Settings, _: argparse.Namespace) -> None:
     print(f"views rebuilt: {warehouse.build(settings)}")
+
+
+def _rebuild(settings: Settings, _: argparse.Namespace) -> None:
+    days = rollups.rebuild(settings)
+    warehouse.build(settings)
+    print(f"rollups rebuilt for {days} day(s); views rebuilt")
 
 
 def _compact(settings: Settings, _: argparse.Namespace) -> None:
@@ -112,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     samples.set_defaults(handler=_samples)
     commands.add_parser("views", help="rebuild lens.duckdb's views from sql/").set_defaults(handler=_views)
     commands.add_parser("compact", help="merge each partition's files into one").set_defaults(handler=_compact)
+    commands.add_parser("rebuild", help="recompute every rollup from the spans, then the views").set_defaults(handler=_rebuild)
     return parser
 
 

@@ -200,6 +200,7 @@ class Lake:
         for path in inputs:
             path.unlink(missing_ok=True)
         journal.unlink()
+        self._touched.add(day)
 
     @property
     def touched(self) -> list[date]:

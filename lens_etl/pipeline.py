@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 import pyarrow as pa
 
-from . import ledger, warehouse
+from . import ledger, rollups, warehouse
 from .config import Settings
 from .identity import load_identity
 from .lake import Lake
@@ -121,6 +121,7 @@ def ingest(
             if on_batch:
                 on_batch(summary)
         lake.compact(settings.compact_min_files, lake.touched)
+        rollups.refresh_stale(settings)
         summary.status = "ok"
     except KeyboardInterrupt:
         summary.status = "interrupted"

@@ -46,6 +46,15 @@ def files_relation(folder: Path, pattern: str, schema: pa.Schema, hive: bool = F
     return f"read_parquet({_literal(str(folder / pattern))}, {options})"
 
 
+def rollup_relation(settings: Settings, name: str) -> str:
+    """A rollup's Parquet files, or (while there are none) its query over the empty spans view."""
+    folder = settings.lake_dir / "rollups" / name
+    if any(folder.glob("event_date=*/*.parquet")):
+        return files_relation(folder, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True)
+    query = (SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
+    return f"(SELECT *, CAST(NULL AS DATE) AS event_date FROM ({query}) WHERE false)"
+
+
 def view_files() -> list[Path]:
     return sorted(SQL_DIR.glob("[0-9]*.sql"))
 
@@ -56,6 +65,8 @@ def render_views(settings: Settings) -> str:
         "{{spans}}": files_relation(settings.spans_dir, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True),
         "{{dead_letters}}": files_relation(settings.deadletter_dir, "*.parquet", DEAD_LETTER_SCHEMA),
         "{{ingest_runs}}": files_relation(settings.runs_dir, "*.parquet", INGEST_RUN_SCHEMA),
+        "{{hourly_metrics}}": rollup_relation(settings, "hourly_metrics"),
+        "{{session_days}}": rollup_relation(settings, "session_days"),
     }
     parts = []
     for path in view_files():

@@ -1,29 +1,33 @@
--- sessions: one row per session_id (a Claude Code session; else the trace, see README).
+-- sessions: one row per session_id (a Claude Code session; else the trace, see README),
+-- added up from the per-day rollup `session_days` (one row per session, model and day).
+CREATE OR REPLACE VIEW session_days AS
+SELECT * FROM {{session_days}};
+
 CREATE OR REPLACE VIEW sessions AS
 SELECT
     session_id,
-    any_value(developer_id ORDER BY start_time) FILTER (WHERE developer_id IS NOT NULL) AS developer_id,
-    any_value(team ORDER BY start_time) FILTER (WHERE team IS NOT NULL) AS team,
-    any_value(repo_slug ORDER BY start_time) FILTER (WHERE repo_slug IS NOT NULL) AS repo_slug,
+    arg_min(developer_id, started_at) FILTER (WHERE developer_id IS NOT NULL) AS developer_id,
+    arg_min(team, started_at) FILTER (WHERE team IS NOT NULL) AS team,
+    arg_min(repo_slug, started_at) FILTER (WHERE repo_slug IS NOT NULL) AS repo_slug,
     any_value(project) AS project,
-    min(start_time) AS started_at,
-    max(coalesce(end_time, start_time)) AS ended_at,
-    epoch_ms(max(coalesce(end_time, start_time)) - min(start_time)) / 1000.0 AS duration_s,
-    count(*) AS spans,
-    count(DISTINCT trace_id) AS traces,
-    count(*) FILTER (WHERE is_request) AS requests,
-    count(*) FILTER (WHERE span_kind = 'TOOL') AS tool_calls,
-    count(*) FILTER (WHERE is_error) AS errors,
+    min(started_at) AS started_at,
+    max(ended_at) AS ended_at,
+    epoch_ms(max(ended_at) - min(started_at)) / 1000.0 AS duration_s,
+    sum(spans) AS spans,
+    len(list_distinct(flatten(list(trace_ids)))) AS traces,
+    sum(requests) AS requests,
+    sum(tool_calls) AS tool_calls,
+    sum(errors) AS errors,
     sum(tokens_in) AS tokens_in,
     sum(tokens_out) AS tokens_out,
     sum(cache_read_tokens) AS cache_read_tokens,
     sum(cache_write_tokens) AS cache_write_tokens,
     sum(cost_usd) AS cost_usd,
-    count(*) FILTER (WHERE price_status = 'unknown_model') AS unpriced_spans,
-    mode(model) FILTER (WHERE is_request) AS main_model,
-    list_distinct(list(model) FILTER (WHERE model IS NOT NULL)) AS models,
-    count(*) FILTER (WHERE accepted_flag IS NOT NULL) AS edits,
-    count(*) FILTER (WHERE accepted_flag) AS accepted_edits,
+    sum(unpriced_spans) AS unpriced_spans,
+    arg_max(model, requests) FILTER (WHERE model IS NOT NULL AND requests > 0) AS main_model,
+    list_sort(list_distinct(list(model) FILTER (WHERE model IS NOT NULL))) AS models,
+    sum(edits) AS edits,
+    sum(accepted_edits) AS accepted_edits,
     sum(accepted_lines) AS accepted_lines
-FROM spans
+FROM session_days
 GROUP BY session_id;

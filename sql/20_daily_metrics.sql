@@ -1,5 +1,9 @@
--- daily_metrics: one row per (day, developer, team, model, provider, service, repo, project).
--- Additive measures only, so any roll-up of this view equals the same sum over spans.
+-- hourly_metrics: the per-day rollup (sql/rollups/hourly_metrics.sql), one row per hour and
+-- dimension set; daily_metrics: the same measures per day. Additive measures only, so any
+-- roll-up of these views equals the same sum over `spans` (tests/test_rollups.py proves it).
+CREATE OR REPLACE VIEW hourly_metrics AS
+SELECT * FROM {{hourly_metrics}};
+
 CREATE OR REPLACE VIEW daily_metrics AS
 SELECT
     event_date,
@@ -10,20 +14,20 @@ SELECT
     service_name,
     repo_slug,
     project,
-    count(*) AS spans,
-    count(*) FILTER (WHERE is_request) AS requests,
-    count(*) FILTER (WHERE is_error) AS errors,
-    count(*) FILTER (WHERE is_request AND is_error) AS request_errors,
-    count(*) FILTER (WHERE span_kind = 'TOOL') AS tool_calls,
-    coalesce(sum(tokens_in), 0) AS tokens_in,
-    coalesce(sum(tokens_out), 0) AS tokens_out,
-    coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens,
-    coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
-    coalesce(sum(cost_usd), 0) AS cost_usd,
-    count(*) FILTER (WHERE price_status = 'unknown_model') AS unpriced_spans,
-    count(*) FILTER (WHERE accepted_flag IS NOT NULL) AS edits,
-    count(*) FILTER (WHERE accepted_flag) AS accepted_edits,
-    coalesce(sum(accepted_lines), 0) AS accepted_lines,
-    sum(latency_ms) FILTER (WHERE is_request) AS request_latency_ms_sum
-FROM spans
+    sum(spans) AS spans,
+    sum(requests) AS requests,
+    sum(errors) AS errors,
+    sum(request_errors) AS request_errors,
+    sum(tool_calls) AS tool_calls,
+    sum(tokens_in) AS tokens_in,
+    sum(tokens_out) AS tokens_out,
+    sum(cache_read_tokens) AS cache_read_tokens,
+    sum(cache_write_tokens) AS cache_write_tokens,
+    sum(cost_usd) AS cost_usd,
+    sum(unpriced_spans) AS unpriced_spans,
+    sum(edits) AS edits,
+    sum(accepted_edits) AS accepted_edits,
+    sum(accepted_lines) AS accepted_lines,
+    sum(request_latency_ms_sum) AS request_latency_ms_sum
+FROM hourly_metrics
 GROUP BY ALL;

@@ -3,7 +3,7 @@ SELECT
     model,
     count(*) FILTER (WHERE is_request) AS requests,
     coalesce(sum(cost_usd), 0) AS cost_usd,
-    requests / nullif(sum(requests) OVER (), 0) AS request_share
+    count(*) FILTER (WHERE is_request) / nullif(sum(count(*) FILTER (WHERE is_request)) OVER (), 0) AS request_share
 FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos)
 WHERE coalesce(developer_id, '(unknown)') = $developer AND model IS NOT NULL
 GROUP BY model

@@ -1,5 +1,5 @@
 -- Screen: Overview, system health. Grain: one row for the whole lake (filters do not apply).
--- lag = now (UTC) - newest span start.
+-- lag = now (UTC) - newest span start; last_ingest_age_s = now - when the last run finished.
 WITH last_run AS (
     SELECT * FROM ingest_runs ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1
 ),
@@ -8,6 +8,7 @@ newest AS (
 )
 SELECT
     (SELECT coalesce(finished_at, started_at) FROM last_run) AS last_ingest_at,
+    (SELECT epoch(CAST(now() AS TIMESTAMP) - coalesce(finished_at, started_at)) FROM last_run) AS last_ingest_age_s,
     (SELECT status FROM last_run) AS last_ingest_status,
     (SELECT error FROM last_run) AS last_ingest_error,
     (SELECT written FROM last_run) AS last_ingest_written,

@@ -1,5 +1,6 @@
 -- session_spans: one row per span of session $session_id, in tree order (depth-first, children by
--- start time). Screen: Sessions (span tree, waterfall, per-span cost).
+-- start time). Screen: Sessions (span tree, waterfall, per-span cost). Offsets are seconds since
+-- the session's first span; row_label ("seq. label") is unique, for the waterfall's rows.
 -- A span whose parent is not in the session is a root. A sub-agent is a Task tool span: its
 -- children are the sub-agent's own model and tool calls (in_sub_agent). Depth is capped at 64
 -- so that a parent cycle in bad data cannot loop.
@@ -22,10 +23,11 @@ tree AS (
 SELECT
     row_number() OVER (ORDER BY t.path) AS seq,
     t.depth,
-    repeat('·   ', t.depth)
+    repeat(chr(8195) || chr(8195), t.depth) || CASE WHEN t.depth > 0 THEN '└ ' ELSE '' END
         || CASE WHEN t.is_task THEN '▸ sub-agent (Task)'
                 WHEN s.span_kind = 'TOOL' THEN coalesce(s.tool_name, s.name)
                 ELSE concat_ws(' · ', s.name, s.model) END AS label,
+    seq || '. ' || label AS row_label,
     t.in_sub_agent,
     s.span_id,
     s.parent_span_id,
@@ -38,6 +40,8 @@ SELECT
     s.start_time,
     coalesce(s.end_time, s.start_time) AS end_time,
     epoch_ms(s.start_time - min(s.start_time) OVER ()) / 1000.0 AS offset_s,
+    epoch_ms(coalesce(s.end_time, s.start_time) - min(s.start_time) OVER ()) / 1000.0 AS end_offset_s,
+    epoch_ms(max(coalesce(s.end_time, s.start_time)) OVER () - min(s.start_time) OVER ()) / 1000.0 AS session_s,
     s.latency_ms,
     s.tokens_in,
     s.tokens_out,

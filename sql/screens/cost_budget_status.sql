@@ -1,0 +1,45 @@
+-- cost_budget_status: one row per budget (data/state/budgets.parquet, bound as $budgets_path) for
+-- the month of $as_of (from cost_kpis). Screen: Cost (budgets).
+-- A budget counts all spend in its scope (total; team = name; developer = name), not narrowed by
+-- the sidebar filters. projected = month-to-date + 7-day run-rate * days left;
+-- status: over (month-to-date > budget), at risk (projected > budget), on track.
+WITH budgets AS (
+    SELECT scope, name, monthly_usd FROM read_parquet($budgets_path)
+),
+month AS (
+    SELECT CAST($as_of AS DATE) AS as_of, CAST(date_trunc('month', CAST($as_of AS DATE)) AS DATE) AS month_start,
+           last_day(CAST($as_of AS DATE)) AS month_end
+),
+daily AS (
+    SELECT event_date, developer_id, team, sum(cost_usd) AS cost_usd
+    FROM filtered_daily(least((SELECT month_start FROM month), (SELECT as_of FROM month) - 6),
+                        (SELECT as_of FROM month) + 1, [], [], [], [], [])
+    GROUP BY ALL
+),
+spend AS (
+    SELECT
+        b.scope, b.name, b.monthly_usd, m.as_of, m.month_start, m.month_end,
+        coalesce(sum(d.cost_usd) FILTER (WHERE d.event_date >= m.month_start), 0) AS mtd_usd,
+        coalesce(sum(d.cost_usd) FILTER (WHERE d.event_date > m.as_of - 7), 0) / 7 AS run_rate_usd
+    FROM budgets AS b
+    CROSS JOIN month AS m
+    LEFT JOIN daily AS d
+        ON b.scope = 'total'
+        OR (b.scope = 'team' AND d.team = b.name)
+        OR (b.scope = 'developer' AND d.developer_id = b.name)
+    GROUP BY ALL
+)
+SELECT
+    scope,
+    name,
+    monthly_usd,
+    mtd_usd,
+    mtd_usd / monthly_usd AS used_share,
+    monthly_usd * (date_diff('day', month_start, as_of) + 1) / (date_diff('day', month_start, month_end) + 1) AS expected_by_now_usd,
+    run_rate_usd,
+    mtd_usd + run_rate_usd * date_diff('day', as_of, month_end) AS projected_usd,
+    CASE WHEN mtd_usd > monthly_usd THEN 'over'
+         WHEN mtd_usd + run_rate_usd * date_diff('day', as_of, month_end) > monthly_usd THEN 'at risk'
+         ELSE 'on track' END AS status
+FROM spend
+ORDER BY CASE scope WHEN 'total' THEN 0 WHEN 'team' THEN 1 ELSE 2 END, name;
