@@ -1,8 +1,9 @@
 """Monthly USD budgets per developer, team and in total, kept as one small Parquet file.
 
-The file lives under the state dir so SQL can read it (`read_parquet($budgets_path)`) and an
-analyst can reproduce every burn-down number in the DuckDB CLI. Writes go to a temp file
-that is renamed over the old one, so a reader never sees half a file.
+The file lives under the state dir (an analyst can `SELECT * FROM 'data/state/budgets.parquet'`
+in the DuckDB CLI). Screens bind the budgets to SQL as parallel lists (`sql_params`), so a
+cached result is keyed by the budgets themselves and a saved change shows at once. Writes go
+to a temp file that is renamed over the old one, so a reader never sees half a file.
 """
 from __future__ import annotations
 
@@ -104,9 +105,11 @@ def save(settings: Settings, budgets: Iterable[Budget]) -> Path:
     return path
 
 
-def sql_path(settings: Settings) -> str:
-    """The file SQL reads via `read_parquet($budgets_path)`; written empty on first use."""
-    path = budgets_path(settings)
-    if not path.is_file():
-        save(settings, [])
-    return str(path)
+def sql_params(saved: Iterable[Budget]) -> dict[str, list]:
+    """The budgets as the bound lists `$budget_scopes`, `$budget_names`, `$budget_usd` of the screen SQL."""
+    rows = list(saved)
+    return {
+        "budget_scopes": [b.scope for b in rows],
+        "budget_names": [b.name for b in rows],
+        "budget_usd": [b.monthly_usd for b in rows],
+    }

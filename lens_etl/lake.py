@@ -12,8 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -166,8 +168,7 @@ class Lake:
         finally:
             self.con.unregister("incoming")
         fresh = fresh.cast(SPAN_SCHEMA)
-        for day in pc.unique(fresh[PARTITION_COLUMN]).to_pylist():
-            rows = fresh.filter(pc.equal(fresh[PARTITION_COLUMN], pa.scalar(day, pa.date32())))
+        for day, rows in _by_day(fresh):
             self._seq += 1
             target = partition_dir(self.root, day) / f"part-{self.run_id}-{self._seq:05d}.parquet"
             write_parquet_atomic(rows.drop_columns([PARTITION_COLUMN]).cast(FILE_SCHEMA), target)
@@ -205,6 +206,17 @@ class Lake:
     @property
     def touched(self) -> list[date]:
         return sorted(self._touched)
+
+
+def _by_day(table: pa.Table) -> Iterator[tuple[date, pa.Table]]:
+    """Zero-copy slices of a table already sorted by event_date, one per day."""
+    days = table[PARTITION_COLUMN].to_numpy()
+    if len(days) == 0:
+        return
+    starts = np.flatnonzero(np.concatenate(([True], days[1:] != days[:-1])))
+    bounds = [*starts.tolist(), len(days)]
+    for begin, end in zip(bounds[:-1], bounds[1:]):
+        yield days[begin].astype(object), table.slice(begin, end - begin)
 
 
 def _parquet_files(paths: list[str]) -> str:

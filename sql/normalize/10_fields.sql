@@ -12,10 +12,10 @@ checked AS (
     SELECT *,
         CASE
             WHEN problem IS NOT NULL THEN problem
-            WHEN doc IS NULL OR trim(doc) = '' THEN 'malformed JSON: empty record'
+            WHEN doc IS NULL THEN 'malformed JSON: empty record'
             WHEN strlen(doc) > $max_record_bytes THEN 'record too large: ' || strlen(doc) || ' bytes'
             WHEN v IS NULL THEN 'malformed JSON'
-            WHEN left(ltrim(doc), 1) <> '{' THEN 'not a JSON object: ' || lower(json_type(doc))
+            WHEN NOT (starts_with(doc, '{') OR regexp_matches(doc, '^\s*\{')) THEN 'not a JSON object: ' || lower(json_type(doc))
         END AS json_problem
     FROM parsed
 )

@@ -64,18 +64,28 @@ mapped AS (
     LEFT JOIN identity AS i2 ON i2.alias = lower(w.account)
     LEFT JOIN identity AS i3 ON i3.alias = lower(w.device)
 ),
-spread AS (
+trace_facts AS (
     -- A session or developer found on one span of a trace holds for the whole trace.
+    SELECT trace_id,
+        max(coalesce(session_direct, session_eu)) AS session,
+        max(developer) AS developer,
+        max(team_mapped) AS team,
+        max(repo) AS repo,
+        max(service) AS service
+    FROM mapped
+    WHERE trace_id IS NOT NULL
+    GROUP BY trace_id
+),
+spread AS (
     SELECT
         m.*,
-        coalesce(session_direct, session_eu,
-                 max(coalesce(session_direct, session_eu)) OVER (PARTITION BY trace_id),
-                 'trace:' || coalesce(trace_id, span_id)) AS session,
-        coalesce(developer, max(developer) OVER (PARTITION BY trace_id)) AS developer_final,
-        coalesce(team_mapped, max(team_mapped) OVER (PARTITION BY trace_id)) AS team_final,
-        coalesce(repo, max(repo) OVER (PARTITION BY trace_id)) AS repo_final,
-        coalesce(service, max(service) OVER (PARTITION BY trace_id)) AS service_final
+        coalesce(m.session_direct, m.session_eu, t.session, 'trace:' || coalesce(m.trace_id, m.span_id)) AS session,
+        coalesce(m.developer, t.developer) AS developer_final,
+        coalesce(m.team_mapped, t.team) AS team_final,
+        coalesce(m.repo, t.repo) AS repo_final,
+        coalesce(m.service, t.service) AS service_final
     FROM mapped AS m
+    LEFT JOIN trace_facts AS t ON t.trace_id = m.trace_id
 ),
 edits AS (
     -- Code-edit outcomes: rejected by the user, failed, or applied with N lines.

@@ -1,10 +1,11 @@
--- cost_budget_status: one row per budget (data/state/budgets.parquet, bound as $budgets_path) for
--- the month of $as_of (from cost_kpis). Screen: Cost (budgets).
+-- cost_budget_status: one row per budget for the month of $as_of (from cost_kpis). Screen: Cost (budgets).
+-- Budgets (data/state/budgets.parquet) are bound as parallel lists $budget_scopes, $budget_names,
+-- $budget_usd; in the CLI use (SELECT list(scope) FROM 'data/state/budgets.parquet') and so on.
 -- A budget counts all spend in its scope (total; team = name; developer = name), not narrowed by
 -- the sidebar filters. projected = month-to-date + 7-day run-rate * days left;
 -- status: over (month-to-date > budget), at risk (projected > budget), on track.
 WITH budgets AS (
-    SELECT scope, name, monthly_usd FROM read_parquet($budgets_path)
+    SELECT unnest($budget_scopes) AS scope, unnest($budget_names) AS name, unnest($budget_usd) AS monthly_usd
 ),
 month AS (
     SELECT CAST($as_of AS DATE) AS as_of, CAST(date_trunc('month', CAST($as_of AS DATE)) AS DATE) AS month_start,

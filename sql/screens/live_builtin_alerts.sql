@@ -3,7 +3,7 @@
 --   error rate: failed model calls / model calls (requests plus failed LLM calls, which carry no
 --   usage) in the hour up to $until, firing above $max_error_rate;
 --   developer budget: spend on $until's UTC day above the daily share of the developer's monthly
---   budget (monthly_usd / days in the month), budgets read from $budgets_path.
+--   budget (monthly_usd / days in the month); budgets bound as lists $budget_scopes, $budget_names, $budget_usd.
 WITH last_hour AS (
     SELECT count(*) AS calls, count(*) FILTER (WHERE is_error) AS errors
     FROM filtered_spans(CAST($until AS TIMESTAMP) - INTERVAL 1 HOUR, CAST($until AS TIMESTAMP) + INTERVAL 1 MICROSECOND,
@@ -19,7 +19,7 @@ today AS (
 budgets AS (
     SELECT name AS developer_id, monthly_usd,
            monthly_usd / day(last_day(CAST($until AS DATE))) AS daily_usd
-    FROM read_parquet($budgets_path)
+    FROM (SELECT unnest($budget_scopes) AS scope, unnest($budget_names) AS name, unnest($budget_usd) AS monthly_usd)
     WHERE scope = 'developer'
 )
 SELECT
