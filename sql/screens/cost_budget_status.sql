@@ -33,14 +33,14 @@ spend AS (
 SELECT
     scope,
     name,
+    CASE WHEN mtd_usd > monthly_usd THEN 'over'
+         WHEN mtd_usd + run_rate_usd * date_diff('day', as_of, month_end) > monthly_usd THEN 'at risk'
+         ELSE 'on track' END AS status,
     monthly_usd,
     mtd_usd,
     mtd_usd / monthly_usd AS used_share,
-    monthly_usd * (date_diff('day', month_start, as_of) + 1) / (date_diff('day', month_start, month_end) + 1) AS expected_by_now_usd,
-    run_rate_usd,
     mtd_usd + run_rate_usd * date_diff('day', as_of, month_end) AS projected_usd,
-    CASE WHEN mtd_usd > monthly_usd THEN 'over'
-         WHEN mtd_usd + run_rate_usd * date_diff('day', as_of, month_end) > monthly_usd THEN 'at risk'
-         ELSE 'on track' END AS status
+    monthly_usd * (date_diff('day', month_start, as_of) + 1) / (date_diff('day', month_start, month_end) + 1) AS expected_by_now_usd,
+    run_rate_usd
 FROM spend
 ORDER BY CASE scope WHEN 'total' THEN 0 WHEN 'team' THEN 1 ELSE 2 END, name;

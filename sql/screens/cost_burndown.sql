@@ -1,9 +1,9 @@
 -- cost_burndown: one row per day of $as_of's month for one budget: $budget_scope, $budget_name and its
--- monthly amount $budget_usd. Screen: Cost (burn-down). spent_usd is cumulative actual spend up to $as_of;
+-- monthly amount $budget_monthly_usd. Screen: Cost (burn-down). spent_usd is cumulative actual spend up to $as_of;
 -- projected_usd continues it at the 7-day run-rate to the month's end; budget_usd is the line
 -- to stay under. Same scope rules as cost_budget_status.
 WITH budget AS (
-    SELECT CAST($budget_usd AS DOUBLE) AS monthly_usd
+    SELECT CAST($budget_monthly_usd AS DOUBLE) AS monthly_usd
 ),
 month AS (
     SELECT CAST($as_of AS DATE) AS as_of, CAST(date_trunc('month', CAST($as_of AS DATE)) AS DATE) AS month_start,

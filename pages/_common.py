@@ -1,0 +1,408 @@
+"""Shared UI helpers: the filters, named SQL queries, colours, formats and empty states.
+
+Every number a page shows comes from `query(name, filters)`, which runs
+`sql/screens/<name>.sql` with the filters bound as `$parameters` on a cursor of one
+cached read-only DuckDB connection (reopened when ingest swaps in a new file).
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import altair as alt
+import duckdb
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from lens_etl.config import load_settings
+from lens_etl.warehouse import connect_readonly
+
+SCREENS_DIR = Path(__file__).resolve().parent.parent / "sql" / "screens"
+DIMENSIONS = ("developers", "teams", "models", "services", "repos")
+URL_KEYS = {"developers": "developer", "teams": "team", "models": "model", "services": "service", "repos": "repo"}
+LABELS = {"developers": "Developer", "teams": "Team", "models": "Model", "services": "Service", "repos": "Repo"}
+PRESETS = {"24h": "Latest day (24 h)", "7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days",
+           "all": "All data", "custom": "Custom dates"}
+PRESET_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
+DEFAULT_PRESET = "30d"
+FILTERS_KEY = "lens_filters"
+PRESET_KEY = "lens_range"
+DATES_KEY = "lens_dates"
+PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D",
+           "#FF9DA6", "#2E86AB", "#8CD17D", "#B6992D", "#499894", "#D37295", "#79706E", "#A0CBE8"]
+NO_MODEL_COLOR = "#BAB0AC"
+EMPTY_HELP = (
+    "Load spans with `make ingest FILES=export.jsonl` (or `python -m lens_etl ingest files export.jsonl`); "
+    "`make run` loads the bundled sample exports into an empty lake."
+)
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_COMMENT = re.compile(r"--[^\n]*")
+_CURSOR_LOCK = threading.Lock()  # sessions run in threads; hand out cursors one at a time
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The shared screen filters: an inclusive date range (UTC) and allowed values; empty = all."""
+
+    start: date
+    end: date
+    developers: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    repos: tuple[str, ...] = ()
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def params(self) -> dict[str, Any]:
+        """The `$parameters` of `filtered_spans(...)`: the window is [start, end + 1 day)."""
+        return {
+            "start": datetime.combine(self.start, time()),
+            "end": datetime.combine(self.end + timedelta(days=1), time()),
+            **{name: list(getattr(self, name)) for name in DIMENSIONS},
+        }
+
+    def previous(self) -> Filters:
+        """The window of the same length just before this one, same value filters."""
+        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
+
+
+# --- the query layer -------------------------------------------------------------------
+
+def duckdb_path() -> Path:
+    return load_settings().duckdb_path
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _connection(path: str, mtime_ns: int) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per version of the file; a new mtime opens a new one."""
+    return connect_readonly(Path(path))
+
+
+def screen_sql(name: str) -> str:
+    path = SCREENS_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise ValueError(f"no screen query {name!r} in {SCREENS_DIR}")
+    return path.read_text(encoding="utf-8")
+
+
+def bound_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The params the SQL names as `$name` (DuckDB rejects extra ones); a missing one is a bug."""
+    names = set(_PARAM.findall(_COMMENT.sub("", sql)))
+    missing = names - params.keys()
+    if missing:
+        raise ValueError(f"screen query needs parameters {sorted(missing)}")
+    return {k: params[k] for k in names}
+
+
+@st.cache_data(ttl=60, max_entries=1000, show_spinner=False)
+def _run(name: str, params: dict[str, Any], path: str, mtime_ns: int) -> pd.DataFrame:
+    sql = screen_sql(name)
+    with _CURSOR_LOCK:
+        cursor = _connection(path, mtime_ns).cursor()
+    try:
+        cursor.execute("SET TimeZone = 'UTC'")
+        return cursor.execute(sql, bound_params(sql, params)).df()
+    finally:
+        cursor.close()
+
+
+def query(name: str, filters: Filters | None = None, **params: Any) -> pd.DataFrame:
+    """Run `sql/screens/<name>.sql` with the filters and extra params bound; cached for 60 s."""
+    path = duckdb_path()
+    mtime = _mtime_ns(path)
+    if mtime is None:
+        empty_state("No data yet: there is no Lens database.")
+        st.stop()
+    bound = {**(filters.params() if filters else {}), **params}
+    return _run(name, bound, str(path), mtime)
+
+
+# --- filters ---------------------------------------------------------------------------
+
+def data_bounds() -> tuple[date, date]:
+    """First and newest span dates in the lake; shows the empty state and stops if there are none."""
+    row = query("filter_bounds").iloc[0]
+    if row["spans"] == 0 or pd.isna(row["newest_span"]):
+        empty_state("No spans in the lake yet.")
+        st.stop()
+    return row["first_span"].date(), row["newest_span"].date()
+
+
+def filter_options() -> dict[str, list[str]]:
+    """For each filter dimension, the values that occur in the data."""
+    df = query("filter_options")
+    return {name: df.loc[df["dimension"] == name, "value"].tolist() for name in DIMENSIONS}
+
+
+def preset_window(preset: str, first: date, newest: date) -> tuple[date, date]:
+    """A preset's dates, ending at the newest span's day ('24h' is that one UTC day)."""
+    if preset == "all":
+        return first, newest
+    return newest - timedelta(days=PRESET_DAYS[preset] - 1), newest
+
+
+def _parse_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _from_url(first: date, newest: date, options: Mapping[str, list[str]]) -> tuple[Filters, str]:
+    """Filters from st.query_params; unknown values and bad dates fall back to the defaults."""
+    qp = st.query_params
+    preset = qp.get("range", DEFAULT_PRESET)
+    preset = preset if preset in PRESETS else DEFAULT_PRESET
+    start, end = preset_window(DEFAULT_PRESET if preset == "custom" else preset, first, newest)
+    url_start, url_end = _parse_date(qp.get("start")), _parse_date(qp.get("end"))
+    if url_start and url_end and url_start <= url_end:
+        if (url_start, url_end) != (start, end):
+            preset = "custom"
+        start, end = url_start, url_end
+    values = {name: tuple(v for v in qp.get_all(URL_KEYS[name]) if v in options[name]) for name in DIMENSIONS}
+    return Filters(start, end, **values), preset
+
+
+def _write_url(filters: Filters, preset: str) -> None:
+    """Mirror the filters into the URL (only keys that changed), so a link reproduces the view."""
+    wanted: dict[str, list[str]] = {
+        "range": [preset], "start": [filters.start.isoformat()], "end": [filters.end.isoformat()],
+        **{URL_KEYS[name]: list(getattr(filters, name)) for name in DIMENSIONS},
+    }
+    for key, values in wanted.items():
+        if st.query_params.get_all(key) == values:
+            continue
+        if values:
+            st.query_params[key] = values if len(values) > 1 else values[0]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def _ensure_entrypoint() -> None:
+    """Rerun through app.py if Streamlit ran this page on its own.
+
+    Next to a `pages/` folder Streamlit starts in its legacy multipage mode and, until the first
+    `st.navigation` call in the process, runs a deep-linked page without app.py (no sidebar,
+    no page config). app.py's `st.navigation` clears the flag, so seeing it set here means the
+    entrypoint did not run.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def current_filters() -> Filters:
+    """The filters in session state (seeded once from the URL), written back to the URL."""
+    _ensure_entrypoint()
+    if FILTERS_KEY not in st.session_state:
+        first, newest = data_bounds()
+        st.session_state[FILTERS_KEY], st.session_state[PRESET_KEY] = _from_url(first, newest, filter_options())
+    filters: Filters = st.session_state[FILTERS_KEY]
+    _write_url(filters, st.session_state.get(PRESET_KEY, "custom"))
+    return filters
+
+
+def render_sidebar_filters() -> Filters:
+    """The sidebar: time range preset or custom dates, and one multiselect per dimension."""
+    first, newest = data_bounds()
+    seeded = current_filters()
+    options = filter_options()
+    for name in DIMENSIONS:
+        # seed once from the URL; drop values the data no longer has (a multiselect rejects them)
+        chosen = list(st.session_state.get(f"lens_{name}", getattr(seeded, name)))
+        known = [v for v in chosen if v in options[name]]
+        if known != chosen or f"lens_{name}" not in st.session_state:
+            st.session_state[f"lens_{name}"] = known
+    with st.sidebar:
+        st.subheader("Filters")
+        preset = st.selectbox("Time range", list(PRESETS), format_func=PRESETS.get, key=PRESET_KEY)
+        if preset == "custom":
+            start, end = _custom_dates(seeded, first, newest)
+        else:
+            start, end = preset_window(preset, first, newest)
+        values = {
+            name: tuple(st.multiselect(LABELS[name], options[name], key=f"lens_{name}", placeholder="All"))
+            for name in DIMENSIONS
+        }
+        st.caption(f"Data from {first:%Y-%m-%d} to {newest:%Y-%m-%d} (UTC).")
+    filters = Filters(start, end, **values)
+    st.session_state[FILTERS_KEY] = filters
+    _write_url(filters, preset)
+    return filters
+
+
+def _custom_dates(seeded: Filters, first: date, newest: date) -> tuple[date, date]:
+    low, high = min(first, seeded.start), max(newest, seeded.end, datetime.now(timezone.utc).date())
+    st.session_state.setdefault(DATES_KEY, (seeded.start, seeded.end))
+    picked = st.date_input("Dates (UTC)", key=DATES_KEY, min_value=low, max_value=high)
+    if isinstance(picked, (tuple, list)):
+        if len(picked) == 2:
+            return picked[0], picked[1]
+        if len(picked) == 1:  # the user has picked the first day of the range so far
+            return picked[0], picked[0]
+        return seeded.start, seeded.end
+    return picked, picked
+
+
+# --- presentation helpers --------------------------------------------------------------
+
+def empty_state(message: str) -> None:
+    st.info(f"{message}\n\n{EMPTY_HELP}", icon="📭")
+
+
+def no_rows(df: pd.DataFrame, what: str = "data") -> bool:
+    """True (and says so) when a query returned nothing for the current filters."""
+    if df.empty:
+        st.caption(f"No {what} for these filters.")
+        return True
+    return False
+
+
+def model_color_scale(shown: Iterable[str] | None = None) -> alt.Scale:
+    """The same colour for a model on every page: the lake's models in name order take the
+    palette in turn. Pass the models a chart shows to keep the others out of its legend."""
+    known = filter_options()["models"]
+    colors = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(known)}
+    domain = list(dict.fromkeys(shown)) if shown is not None else [*known, "(none)", "(unknown)"]
+    return alt.Scale(domain=domain, range=[colors.get(m, NO_MODEL_COLOR) for m in domain])
+
+
+def _utc_instants(data: Any) -> Any:
+    """Naive timestamps (UTC by convention) as UTC instants, or the browser reads them as local time."""
+    if not isinstance(data, pd.DataFrame):
+        return data
+    naive = [c for c in data.columns if pd.api.types.is_datetime64_dtype(data[c])]
+    return data.assign(**{c: data[c].dt.tz_localize("UTC") for c in naive}) if naive else data
+
+
+def chart(spec: alt.TopLevelMixin) -> None:
+    """Draw an Altair chart at the container's width; its height is the plot's, axes excluded."""
+    for part in [spec, *getattr(spec, "layer", [])]:
+        part.data = _utc_instants(part.data)
+    if isinstance(spec, (alt.Chart, alt.LayerChart)) and spec.autosize is alt.Undefined:
+        spec = spec.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    st.altair_chart(spec, width="stretch")
+
+
+def table(df: pd.DataFrame, filename: str, **kwargs: Any) -> None:
+    """A dataframe with its CSV download under it."""
+    st.dataframe(df, hide_index=True, width="stretch", **kwargs)
+    download(df, filename)
+
+
+def download(df: pd.DataFrame, filename: str) -> None:
+    st.download_button(
+        "Download CSV", df.to_csv(index=False).encode("utf-8"), file_name=filename,
+        mime="text/csv", key=f"download-{filename}", icon="⬇️",
+    )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_usd(value: Any) -> str:
+    """$1,234.56; small amounts keep four significant digits ($0.004321)."""
+    if _missing(value):
+        return "—"
+    value = float(value)
+    if value != 0 and abs(value) < 1:
+        return f"${value:.4g}" if abs(value) >= 1e-4 else f"${value:.2e}"
+    return f"${value:,.2f}"
+
+
+def fmt_int(value: Any) -> str:
+    return "—" if _missing(value) else f"{int(value):,}"
+
+
+def fmt_compact(value: Any) -> str:
+    """1.2K, 3.4M, 5.6B: for token counts."""
+    if _missing(value):
+        return "—"
+    value = float(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= limit:
+            return f"{value / limit:.1f}{suffix}"
+    return f"{value:,.0f}"
+
+
+def fmt_pct(value: Any, digits: int = 1) -> str:
+    return "—" if _missing(value) else f"{float(value) * 100:.{digits}f}%"
+
+
+def fmt_ms(value: Any) -> str:
+    """850 ms, 4.2 s, 3.1 min."""
+    if _missing(value):
+        return "—"
+    value = float(value)
+    if value < 1000:
+        return f"{value:,.0f} ms"
+    if value < 60_000:
+        return f"{value / 1000:.1f} s"
+    return f"{value / 60_000:.1f} min"
+
+
+def fmt_duration(seconds: Any) -> str:
+    """A lag or age: 45 s, 12 min, 3 h 5 min, 2 d 4 h."""
+    if _missing(seconds):
+        return "—"
+    s = max(float(seconds), 0.0)
+    if s < 60:
+        return f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.0f} min"
+    if s < 86_400:
+        return f"{int(s // 3600)} h {int(s % 3600 // 60)} min"
+    return f"{int(s // 86_400)} d {int(s % 86_400 // 3600)} h"
+
+
+def delta_pct(current: Any, previous: Any) -> str | None:
+    """Relative change for st.metric's delta; None when there is nothing to compare with."""
+    if _missing(current) or _missing(previous) or float(previous) == 0:
+        return None
+    return f"{(float(current) - float(previous)) / abs(float(previous)) * 100:+.1f}%"
+
+
+def delta_points(current: Any, previous: Any) -> str | None:
+    """Change of a ratio in percentage points."""
+    if _missing(current) or _missing(previous):
+        return None
+    return f"{(float(current) - float(previous)) * 100:+.1f} pp"
+
+
+def period_label(filters: Filters) -> str:
+    return f"{filters.start:%Y-%m-%d} – {filters.end:%Y-%m-%d}"
+
+
+def time_bucket(filters: Filters) -> str:
+    """Hourly points for a range of two days or less, else daily."""
+    return "hour" if filters.days <= 2 else "day"
+
+
+def time_tooltip(field: str, bucket: str) -> alt.Tooltip:
+    return alt.Tooltip(f"{field}:T", title="UTC", formatType="utc",
+                       format="%Y-%m-%d %H:%M" if bucket == "hour" else "%Y-%m-%d")
+
+
+def time_x(field: str, bucket: str, title: str | None = None) -> alt.X:
+    """A time axis in UTC (timestamps are naive UTC) at the bucket's grain."""
+    unit = "utcyearmonthdatehours" if bucket == "hour" else "utcyearmonthdate"
+    fmt = "%b %d %H:%M" if bucket == "hour" else "%b %d"
+    return alt.X(f"{field}:T", timeUnit=unit, title=title or f"{'Hour' if bucket == 'hour' else 'Day'} (UTC)",
+                 axis=alt.Axis(format=fmt, labelAngle=0, labelOverlap=True))

@@ -1,0 +1,175 @@
+"""AppTest: app.py with the Overview, Developers, Models and Tools pages on the sample lake.
+
+Numbers on screen are checked against independent SQL over the `spans` view, so a page
+that drifts from the data (or from its own query file) fails here.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lens_etl.config import Settings
+from lens_etl import warehouse
+from lens_etl.warehouse import connect_readonly
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/overview.py", "pages/developers.py", "pages/models.py", "pages/tools.py"]
+
+
+@pytest.fixture(scope="module")
+def db(sample_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect_readonly(sample_settings.duckdb_path)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def app(sample_settings: Settings) -> AppTest:
+    return AppTest.from_file(APP, default_timeout=30)
+
+
+def scalar(db: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> Any:
+    return db.execute(sql, list(params)).fetchone()[0]
+
+
+def default_window(db: duckdb.DuckDBPyConnection) -> tuple[date, date]:
+    """The documented default: the 30 days ending on the newest span's day."""
+    newest = scalar(db, "SELECT CAST(max(start_time) AS DATE) FROM spans")
+    return newest - timedelta(days=29), newest
+
+
+def in_window(db: duckdb.DuckDBPyConnection, expr: str, start: date, end: date, where: str = "true",
+              *params: Any) -> Any:
+    return scalar(db, f"SELECT {expr} FROM spans WHERE start_time >= ? AND start_time < ? AND {where}",
+                  start, end + timedelta(days=1), *params)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def number(text: str) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_overview_kpis_equal_independent_sql(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    app.run()
+    assert_clean(app)
+    start, end = default_window(db)
+    assert number(metric(app, "Cost")) == pytest.approx(in_window(db, "sum(cost_usd)", start, end), abs=0.005)
+    assert number(metric(app, "Requests")) == in_window(db, "count(*) FILTER (WHERE is_request)", start, end)
+    assert number(metric(app, "Active developers")) == in_window(db, "count(DISTINCT developer_id)", start, end)
+    assert number(metric(app, "Sessions")) == in_window(db, "count(DISTINCT session_id)", start, end)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_renders_charts_without_exceptions(app: AppTest, page: str) -> None:
+    app.run()
+    app.switch_page(page).run()
+    assert_clean(app)
+    assert app.get("vega_lite_chart"), f"{page}: no chart"
+    assert app.sidebar.multiselect, f"{page}: the sidebar filters are missing"
+
+
+def test_one_model_filter_changes_the_numbers(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    start, end = default_window(db)
+    model = in_window(db, "mode(model)", start, end, "is_request")
+    app.run()
+    all_requests = number(metric(app, "Requests"))
+    app.multiselect(key="lens_models").set_value([model]).run()
+    assert_clean(app)
+    requests = number(metric(app, "Requests"))
+    assert requests == in_window(db, "count(*) FILTER (WHERE is_request)", start, end, "model = ?", model)
+    assert 0 < requests < all_requests
+    cost = in_window(db, "sum(cost_usd)", start, end, "model = ?", model)
+    assert number(metric(app, "Cost")) == pytest.approx(cost, abs=0.005)
+    assert app.query_params["model"] == model
+
+
+def test_query_params_seed_the_filters_and_are_written_back(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    team = scalar(db, "SELECT min(team) FROM spans")
+    model = scalar(db, "SELECT min(model) FROM spans")
+    app.query_params["range"] = "7d"
+    app.query_params["team"] = team
+    app.query_params["model"] = [model, "no-such-model"]
+    app.run()
+    assert_clean(app)
+    filters = app.session_state["lens_filters"]
+    newest = default_window(db)[1]
+    assert (filters.start, filters.end) == (newest - timedelta(days=6), newest)
+    assert filters.teams == (team,) and filters.models == (model,)  # unknown values are dropped
+    assert app.query_params["range"] == "7d"
+    assert app.query_params["team"] == team and app.query_params["model"] == model
+    assert app.query_params["start"] == filters.start.isoformat()
+    assert app.query_params["end"] == filters.end.isoformat()
+    requests = in_window(db, "count(*) FILTER (WHERE is_request)", filters.start, filters.end,
+                         "team = ? AND model = ?", team, model)
+    assert number(metric(app, "Requests")) == requests
+
+
+def test_custom_dates_from_the_url_survive_a_page_switch(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    newest = default_window(db)[1]
+    start, end = newest - timedelta(days=9), newest - timedelta(days=3)
+    app.query_params["start"] = start.isoformat()
+    app.query_params["end"] = end.isoformat()
+    app.run()
+    assert app.session_state["lens_range"] == "custom"
+    assert number(metric(app, "Cost")) == pytest.approx(in_window(db, "sum(cost_usd)", start, end), abs=0.005)
+    app.switch_page("pages/tools.py").run()
+    assert_clean(app)
+    assert (app.session_state["lens_filters"].start, app.session_state["lens_filters"].end) == (start, end)
+    assert (app.query_params["start"], app.query_params["end"]) == (start.isoformat(), end.isoformat())
+    assert number(metric(app, "Tool calls")) == in_window(db, "count(*)", start, end, "span_kind = 'TOOL'")
+
+
+def test_developers_table_matches_sql_and_search_narrows_it(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    app.run()
+    app.switch_page("pages/developers.py").run()
+    assert_clean(app)
+    start, end = default_window(db)
+    table = app.dataframe[0].value.set_index("developer")
+    expected = db.execute(
+        "SELECT coalesce(developer_id, '(unknown)'), sum(cost_usd), count(*) FILTER (WHERE is_request) FROM spans "
+        "WHERE start_time >= ? AND start_time < ? GROUP BY 1", [start, end + timedelta(days=1)]).fetchall()
+    assert len(table) == len(expected)
+    for developer, cost, requests in expected:
+        assert table.loc[developer, "cost_usd"] == pytest.approx(cost or 0)
+        assert table.loc[developer, "requests"] == requests
+    team = table["team"].dropna().iloc[0]
+    app.text_input(key="developer_search").input(team).run()
+    narrowed = app.dataframe[0].value
+    assert 0 < len(narrowed) < len(table) and set(narrowed["team"]) == {team}
+
+
+def test_models_page_counts_requests_per_model(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    app.run()
+    app.switch_page("pages/models.py").run()
+    assert_clean(app)
+    start, end = default_window(db)
+    latency = app.dataframe[0].value.set_index("model")
+    expected = dict(db.execute(
+        "SELECT model, count(*) FILTER (WHERE is_request) FROM spans WHERE start_time >= ? AND start_time < ? "
+        "AND model IS NOT NULL GROUP BY 1", [start, end + timedelta(days=1)]).fetchall())
+    assert latency["requests"].to_dict() == expected
+
+
+@pytest.mark.parametrize("views", [False, True], ids=["no database", "empty lake"])
+def test_no_data_shows_the_empty_state(app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       views: bool) -> None:
+    if views:
+        warehouse.build(Settings(data_dir=tmp_path))
+    monkeypatch.setenv("LENS_DATA_DIR", str(tmp_path))
+    app.run()
+    assert not app.exception
+    assert any("lens_etl ingest files" in i.value for i in app.info)

@@ -1,0 +1,211 @@
+"""AppTest: the Sessions, Cost and Live pages on the sample lake, checked against independent SQL."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lens_etl import budgets
+from lens_etl.budgets import Budget
+from lens_etl.config import Settings
+from lens_etl.warehouse import connect_readonly
+from pages._common import fmt_usd
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(scope="module")
+def db(sample_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect_readonly(sample_settings.duckdb_path)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def no_budgets(sample_settings: Settings) -> Iterator[Settings]:
+    """The shared lake starts and ends each test without budgets."""
+    budgets.save(sample_settings, [])
+    yield sample_settings
+    budgets.save(sample_settings, [])
+
+
+def open_page(page: str, **query_params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert_clean(at)
+    return at
+
+
+def open_page_alone(page: str) -> AppTest:
+    """The page script without app.py. Through app.py, every AppTest run of a switched-to page
+    starts in Streamlit's legacy pages/ mode and pages/_common.py reruns it via app.py, which
+    drops a button's click; run on its own, the page sees the click."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at.run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def scalar(db: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> Any:
+    return db.execute(sql, list(params)).fetchone()[0]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def window(at: AppTest) -> tuple[date, date]:
+    """The shared filter window the page used, as [start, end) days."""
+    filters = at.session_state["lens_filters"]
+    return filters.start, filters.end + timedelta(days=1)
+
+
+# --- Sessions ---
+
+def test_session_in_the_url_opens_it_with_its_sql_cost(db: duckdb.DuckDBPyConnection) -> None:
+    session = scalar(db, "SELECT session_id FROM sessions ORDER BY spans DESC, session_id LIMIT 1")
+    at = open_page("pages/sessions.py", session=session)
+    assert at.header[0].value == f"Session {session}"
+    assert at.selectbox(key="sessions_pick").value == session
+    cost = scalar(db, "SELECT sum(cost_usd) FROM spans WHERE session_id = ?", session)
+    assert metric(at, "Cost") == fmt_usd(cost)
+    assert metric(at, "Requests") == f"{scalar(db, 'SELECT count(*) FROM spans WHERE session_id = ? AND is_request', session):,}"
+    assert at.query_params["session"] == session
+
+
+def test_span_tree_holds_every_span_once_with_children_after_parents(db: duckdb.DuckDBPyConnection) -> None:
+    session = scalar(db, """
+        SELECT t.session_id FROM spans AS t JOIN spans AS c ON c.parent_span_id = t.span_id
+        WHERE t.span_kind = 'TOOL' AND t.tool_name = 'Task'
+        GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""") or scalar(db, "SELECT min(session_id) FROM sessions")
+    tree = open_page("pages/sessions.py", session=session).dataframe(key="sessions_tree").value
+    spans = dict(db.execute("SELECT span_id, parent_span_id FROM spans WHERE session_id = ?", [session]).fetchall())
+    assert sorted(tree["span_id"]) == sorted(spans)
+    position = {span_id: i for i, span_id in enumerate(tree["span_id"])}
+    for span_id, parent in spans.items():
+        if parent in spans:
+            assert position[parent] < position[span_id]
+    tasks = {s for (s,) in db.execute(
+        "SELECT span_id FROM spans WHERE session_id = ? AND span_kind = 'TOOL' AND tool_name = 'Task'", [session]).fetchall()}
+    sub_agent = tree.set_index("span_id")["in_sub_agent"]
+    for span_id, parent in spans.items():
+        if parent in tasks:
+            assert sub_agent[span_id], f"{span_id} runs inside Task {parent}"
+            assert tree.set_index("span_id").loc[span_id, "label"].startswith("\u2003" * 2)
+
+
+def test_session_list_page_filters_are_bound_and_match_sql(db: duckdb.DuckDBPyConnection) -> None:
+    at = open_page("pages/sessions.py")
+    start, end = window(at)
+    touched = "session_id IN (SELECT session_id FROM spans WHERE start_time >= ? AND start_time < ?)"
+    everyone = at.dataframe(key="sessions_table").value
+    assert len(everyone) == scalar(db, f"SELECT count(*) FROM sessions WHERE {touched}", start, end)
+
+    at.toggle(key="sessions_errors_only").set_value(True).run()
+    at.number_input(key="sessions_min_cost").set_value(1.0).run()
+    assert_clean(at)
+    some = at.dataframe(key="sessions_table").value
+    expected = scalar(db, f"SELECT count(*) FROM sessions WHERE {touched} AND errors > 0 AND cost_usd >= 1.0", start, end)
+    assert 0 < len(some) == expected < len(everyone)
+    assert (some["errors"] > 0).all() and (some["cost_usd"] >= 1.0).all()
+
+
+# --- Cost ---
+
+def test_cost_month_to_date_and_window_spend_equal_sql(db: duckdb.DuckDBPyConnection, no_budgets: Settings) -> None:
+    at = open_page("pages/cost.py")
+    start, end = window(at)
+    as_of = scalar(db, "SELECT max(event_date) FROM spans WHERE start_time >= ? AND start_time < ?", start, end)
+    month_start = as_of.replace(day=1)
+    mtd = scalar(db, "SELECT sum(cost_usd) FROM spans WHERE start_time >= ? AND start_time < ?",
+                 month_start, as_of + timedelta(days=1))
+    assert metric(at, "Month to date") == fmt_usd(mtd)
+    assert metric(at, "Spend in range") == fmt_usd(
+        scalar(db, "SELECT sum(cost_usd) FROM spans WHERE start_time >= ? AND start_time < ?", start, end))
+    assert len(at.get("vega_lite_chart")) >= 4
+
+
+def test_cost_numbers_follow_the_sidebar_filters(db: duckdb.DuckDBPyConnection, no_budgets: Settings) -> None:
+    developer = scalar(db, "SELECT developer_id FROM spans GROUP BY 1 ORDER BY sum(cost_usd) DESC LIMIT 1")
+    at = open_page("pages/cost.py", developer=developer)
+    start, end = window(at)
+    assert at.session_state["lens_filters"].developers == (developer,)
+    spend = scalar(db, "SELECT sum(cost_usd) FROM spans WHERE start_time >= ? AND start_time < ? AND developer_id = ?",
+                   start, end, developer)
+    total = scalar(db, "SELECT sum(cost_usd) FROM spans WHERE start_time >= ? AND start_time < ?", start, end)
+    assert metric(at, "Spend in range") == fmt_usd(spend) != fmt_usd(total)
+    by_developer = next(df.value for df in at.dataframe if "cost_per_request_usd" in df.value.columns)
+    assert by_developer["developer_id"].tolist() == [developer]
+
+
+def test_budget_saved_in_the_editor_is_persisted_and_burns_down(
+    db: duckdb.DuckDBPyConnection, no_budgets: Settings,
+) -> None:
+    developer = scalar(db, "SELECT developer_id FROM spans GROUP BY 1 ORDER BY sum(cost_usd) DESC LIMIT 1")
+    at = open_page_alone("pages/cost.py")
+    at.session_state["budget_editor"] = {
+        "edited_rows": {}, "deleted_rows": [],
+        "added_rows": [{"scope": "developer", "name": developer, "monthly_usd": 0.5}, {"scope": "total", "monthly_usd": 1e6}],
+    }
+    at.run()
+    at.button(key="budget_save").click().run()
+    assert_clean(at)
+    assert budgets.load(no_budgets) == [Budget("developer", developer, 0.5), Budget("total", "all", 1e6)]
+    status = next(df.value for df in at.dataframe if "used_share" in df.value.columns).set_index("name")
+    start, end = window(at)
+    as_of = scalar(db, "SELECT max(event_date) FROM spans WHERE start_time >= ? AND start_time < ?", start, end)
+    mtd = scalar(db, "SELECT sum(cost_usd) FROM spans WHERE developer_id = ? AND start_time >= ? AND start_time < ?",
+                 developer, as_of.replace(day=1), as_of + timedelta(days=1))
+    assert status.loc[developer, "mtd_usd"] == pytest.approx(mtd)
+    assert status.loc[developer, "status"].endswith("over")
+    assert status.loc["all", "status"].endswith("on track")
+    assert any(developer in e.value for e in at.error)
+
+
+def test_a_bad_budget_is_refused_with_one_line(no_budgets: Settings) -> None:
+    at = open_page_alone("pages/cost.py")
+    at.session_state["budget_editor"] = {
+        "edited_rows": {}, "deleted_rows": [], "added_rows": [{"scope": "team", "name": "platform", "monthly_usd": -5}],
+    }
+    at.run()
+    at.button(key="budget_save").click().run()
+    assert [e.value for e in at.error] == ["budget row 1: monthly_usd must be a positive amount in USD, got -5"]
+    assert budgets.load(no_budgets) == []
+
+
+# --- Live ---
+
+def test_live_page_falls_back_to_the_last_activity(db: duckdb.DuckDBPyConnection, no_budgets: Settings) -> None:
+    newest = scalar(db, "SELECT max(start_time) FROM spans")
+    at = open_page("pages/live.py")
+    assert any(f"Last activity was {newest:%Y-%m-%d %H:%M:%S} UTC" in w.value for w in at.warning)
+    feed = next(df.value for df in at.dataframe if "span" in df.value.columns and "start_time" in df.value.columns)
+    assert len(feed) == 50 and feed["start_time"].iloc[0] == newest
+    active = next(df.value for df in at.dataframe if "last_activity" in df.value.columns)
+    assert sorted(active["session_id"]) == sorted(s for (s,) in db.execute(
+        "SELECT DISTINCT session_id FROM spans WHERE start_time >= ? AND start_time <= ?",
+        [newest - timedelta(minutes=15), newest]).fetchall())
+
+
+def test_live_builtin_alert_fires_for_a_developer_over_their_daily_budget(
+    db: duckdb.DuckDBPyConnection, no_budgets: Settings,
+) -> None:
+    developer = scalar(db, """
+        SELECT developer_id FROM spans WHERE event_date = (SELECT max(event_date) FROM spans) AND cost_usd > 0
+        GROUP BY 1 ORDER BY sum(cost_usd) DESC LIMIT 1""")
+    budgets.save(no_budgets, [Budget("developer", developer, 0.01)])
+    at = open_page("pages/live.py")
+    firing = [m.value for m in at.markdown if "firing" in m.value]
+    assert len(firing) == 1 and "developer budget" in firing[0] and developer in firing[0]
