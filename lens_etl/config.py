@@ -24,6 +24,7 @@ class Settings:
     max_record_bytes: int = 64 * 1024 * 1024
     compact_min_files: int = 8
     sources: Mapping[str, Any] = field(default_factory=dict)
+    alerts: Mapping[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -92,6 +93,7 @@ def load_settings(
             batch_bytes=int(float(lens.get("batch_mb", 64)) * 1024 * 1024),
             compact_min_files=int(lens.get("compact_min_files", 8)),
             sources=config.get("sources", {}),
+            alerts=config.get("alerts", {}),
             env=env,
         )
     except (TypeError, ValueError) as exc:

@@ -143,6 +143,19 @@ class Lake:
             self._rewrite(day, self.files(day), FILL_FROM_TRACES_SQL.format(source="rows_in"))
         self.con.execute("DELETE FROM provisional WHERE trace_id IN (SELECT trace_id FROM trace_info)")
 
+    def known(self, keys: pa.Table) -> pa.Array:
+        """For each (span_id, event_date), whether the lake already holds that span."""
+        days = [d for d in pc.unique(keys[PARTITION_COLUMN]).to_pylist() if d is not None]
+        self._load_ids(days)
+        self.con.register("keys", keys)
+        try:
+            mask = self.con.execute(
+                "SELECT coalesce(span_id IN (SELECT span_id FROM known), false) FROM keys"
+            ).to_arrow_table().column(0)
+        finally:
+            self.con.unregister("keys")
+        return mask.combine_chunks()
+
     def write(self, spans: pa.Table) -> WriteResult:
         """Append the spans the lake does not hold yet; duplicates (in the batch too) are counted."""
         if spans.num_rows == 0:

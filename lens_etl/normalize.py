@@ -75,6 +75,7 @@ class Normalizer:
         self._flat_fields = FieldsQuery.build(nested=False)
         self._any_fields = FieldsQuery.build(nested=True)
         self._content_patch = json.dumps(fields.content_patch())
+        self._keys_sql = _sql("05_keys.sql")
         self._parsed_sql = _sql("20_parsed.sql")
         self._spans_sql = _sql("30_spans.sql")
         self._dead_sql = _sql("40_dead_letters.sql")
@@ -95,10 +96,19 @@ class Normalizer:
         }
         return {name: values[name] for name in names}
 
+    def keys(self, raw: pa.Table) -> pa.Table:
+        """(span_id, event_date) of each raw record, in order; cheap: two fields parsed."""
+        self.con.register("raw", pa.Table.from_batches(raw.to_batches(max_chunksize=8192), schema=raw.schema))
+        try:
+            return self.con.execute(self._keys_sql).to_arrow_table()
+        finally:
+            self.con.unregister("raw")
+
     def normalize(self, raw: pa.Table) -> NormalizedBatch:
         """One raw batch (source_file, line, doc) -> spans and dead letters."""
         con = self.con
-        con.register("raw", raw)
+        # Small record batches let DuckDB spread one batch over every thread.
+        con.register("raw", pa.Table.from_batches(raw.to_batches(max_chunksize=8192), schema=raw.schema))
         try:
             nested = pc.any(pc.match_substring_regex(raw["doc"], fields.NESTED_MARKER)).as_py()
             query = self._any_fields if nested else self._flat_fields

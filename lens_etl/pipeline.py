@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import ledger, rollups, warehouse
 from .config import Settings
@@ -107,12 +108,15 @@ def ingest(
     ledger.write_run(settings.runs_dir, summary.row())
     try:
         for seq, raw in enumerate(batches, start=1):
-            batch = normalizer.normalize(raw)
+            # Spans the lake already holds are counted and skipped before normalization.
+            seen = lake.known(normalizer.keys(raw))
+            new = raw.filter(pc.invert(seen))
+            batch = normalizer.normalize(new)
             ledger.write_dead_letters(settings.deadletter_dir, run_id, seq, batch.dead_letters)
             result = lake.write(batch.spans)
             summary.read += raw.num_rows
             summary.written += result.written
-            summary.duplicates += result.duplicates
+            summary.duplicates += result.duplicates + (raw.num_rows - new.num_rows)
             summary.dead_letters += batch.dead_letters.num_rows
             summary.unpriced += batch.unpriced
             summary.blackouts += batch.blackouts

@@ -87,3 +87,24 @@ INGEST_RUN_SCHEMA = pa.schema(
         ("error", pa.string()),
     ]
 )
+
+ALERT_EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("event", pa.string()),
+        ("alert_key", pa.string()),
+        ("rule_id", pa.string()),
+        ("rule_type", pa.string()),
+        ("severity", pa.string()),
+        ("subject", pa.string()),
+        ("value", pa.float64()),
+        ("threshold", pa.float64()),
+        ("baseline", pa.float64()),
+        ("message", pa.string()),
+        ("link", pa.string()),
+        ("at", UTC_TS),
+        ("actor", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+"""Alert history: event is firing | resolved (evaluations) or rule_added | rule_removed (audit)."""
