@@ -22,6 +22,7 @@ $(VENV)/.installed-test: $(STAMP)
 install-test: $(VENV)/.installed-test
 
 run: install
+	$(BIN)/python -m lens_etl users bootstrap
 	$(BIN)/python -m lens_etl samples
 	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 

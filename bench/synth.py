@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from lens_etl import warehouse
+from lens_etl import rollups, warehouse
 from lens_etl.config import Settings
 from lens_etl.lake import FILE_SCHEMA, partition_dir, write_parquet_atomic
 from lens_etl.schema import SPAN_SCHEMA
@@ -502,7 +502,8 @@ def _write_day(spans_dir: Path, day: date, per_day: int, seed: int, run_id: str,
 
 
 def build_lake(settings: Settings, days: int, per_day: int, seed: int = 42, end: date | None = None) -> int:
-    """Write `days` daily partitions of `per_day` spans ending yesterday (UTC), then the views."""
+    """Write `days` daily partitions of `per_day` spans ending yesterday (UTC), their rollups
+    (as ingest writes them), then the views."""
     last = end or datetime.now(timezone.utc).date() - timedelta(days=1)
     run_id = "synth-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     ingested_at = datetime.now(timezone.utc)
@@ -513,6 +514,7 @@ def build_lake(settings: Settings, days: int, per_day: int, seed: int = 42, end:
             for back, day in enumerate(dates)
         ]
         total = sum(job.result() for job in jobs)
+    rollups.rebuild(settings)
     warehouse.build(settings)
     return total
 

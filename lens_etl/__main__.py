@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from . import follow, rollups, warehouse
+from . import alerts, doctor, follow, rollups, security_cli, warehouse
 from .config import Settings, load_settings
 from .errors import ConfigError, LensError
 from .lake import Lake
@@ -73,6 +74,16 @@ def _compact(settings: Settings, _: argparse.Namespace) -> None:
     print(f"compacted {merged} partition(s)")
 
 
+def _doctor(settings: Settings, args: argparse.Namespace) -> None:
+    report = doctor.fix(settings) if args.fix else doctor.diagnose(settings)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        doctor.render(report)
+    if report.problems():
+        raise SystemExit(1)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """A bad flag is a user mistake: one line on stderr, exit code 2, no usage dump."""
 
@@ -119,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("views", help="rebuild lens.duckdb's views from sql/").set_defaults(handler=_views)
     commands.add_parser("compact", help="merge each partition's files into one").set_defaults(handler=_compact)
     commands.add_parser("rebuild", help="recompute every rollup from the spans, then the views").set_defaults(handler=_rebuild)
+    doctor_parser = commands.add_parser("doctor", help="lake health: files, statistics, schema drift, orphans, stale rollups")
+    doctor_parser.add_argument("--fix", action="store_true", help="recover, compact, drop orphans, refresh rollups, rebuild views")
+    doctor_parser.add_argument("--json", action="store_true", help="the report as JSON")
+    doctor_parser.set_defaults(handler=_doctor)
+    alerts.add_commands(commands)
+    security_cli.add_commands(commands)
     return parser
 
 

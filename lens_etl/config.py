@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .redact import Pattern, patterns_from_config
 
 CONFIG_FILE = "lens.toml"
+CREDENTIALS_FILE = ".streamlit/credentials.yaml"
+SECRETS_FILE = ".streamlit/secrets.toml"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,10 @@ class Settings:
     sources: Mapping[str, Any] = field(default_factory=dict)
     alerts: Mapping[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
+    retention_days: int | None = None
+    redaction: tuple[Pattern, ...] | None = None  # None: every built-in pattern
+    credentials_file: Path = Path(CREDENTIALS_FILE)
+    secrets_file: Path = Path(SECRETS_FILE)
 
     @property
     def lake_dir(self) -> Path:
@@ -46,6 +53,10 @@ class Settings:
     @property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.data_dir / "audit"
 
     @property
     def duckdb_path(self) -> Path:
@@ -80,7 +91,10 @@ def load_settings(
     resolved_data = Path(data_dir or env.get("LENS_DATA_DIR") or lens.get("data_dir") or "data")
     if not resolved_data.is_absolute() and not data_dir and not env.get("LENS_DATA_DIR") and lens.get("data_dir"):
         resolved_data = base / resolved_data
-    identity = env.get("LENS_IDENTITY_FILE") or config.get("identity", {}).get("file")
+    identity_table = config.get("identity", {})
+    identity = env.get("LENS_IDENTITY_FILE") or identity_table.get("file")
+    if not identity and "developers" in identity_table:
+        identity = str(config_path)  # the mapping is written in lens.toml itself
     identity_path = Path(identity) if identity else None
     if identity_path is not None and not identity_path.is_absolute() and config_path.is_file():
         identity_path = base / identity_path
@@ -95,6 +109,10 @@ def load_settings(
             sources=config.get("sources", {}),
             alerts=config.get("alerts", {}),
             env=env,
+            retention_days=int(lens["retention_days"]) if lens.get("retention_days") else None,
+            redaction=patterns_from_config(config.get("redaction", {})),
+            credentials_file=Path(env.get("LENS_CREDENTIALS_FILE") or CREDENTIALS_FILE),
+            secrets_file=Path(env.get("LENS_SECRETS_FILE") or SECRETS_FILE),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{config_path}: bad value in [lens]: {exc}") from exc

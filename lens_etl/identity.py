@@ -61,4 +61,6 @@ def load_identity(path: Path | None) -> Identity:
         doc = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot parse identity file: {exc}".splitlines()[0]) from exc
+    if path.suffix == ".toml" and "developers" not in doc:
+        doc = doc.get("identity", {})  # lens.toml itself: [identity.developers.<id>]
     return _parse(doc, path)

@@ -79,7 +79,7 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
 class Lake:
     """The span lake under one root; remembers the span ids of the partitions it touched."""
 
-    def __init__(self, root: Path, run_id: str) -> None:
+    def __init__(self, root: Path, run_id: str, recover: bool = True) -> None:
         self.root = root
         self.run_id = run_id
         self.root.mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,8 @@ class Lake:
         self.con = duckdb.connect()
         self.con.execute("CREATE TABLE known (span_id VARCHAR)")
         self.con.execute(TRACE_TABLES_SQL)
-        self.recover()
+        if recover:  # readers that only look (doctor, stale_days) leave a dead run's files be
+            self.recover()
 
     def close(self) -> None:
         self.con.close()

@@ -32,6 +32,7 @@ class NormalizeContext:
     identity: Identity
     preview_chars: int = 2000
     max_record_bytes: int = 64 * 1024 * 1024
+    redaction: tuple[redact.Pattern, ...] | None = None  # None: every built-in pattern
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ class Normalizer:
         self.con = duckdb.connect(config={"threads": threads} if threads else {})
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(_sql("00_macros.sql"))
-        self.con.execute(redact.macro_sql("lens_redact_secrets", redact.SECRET_PATTERNS))
-        self.con.execute(redact.macro_sql("lens_redact_all", redact.SECRET_PATTERNS + redact.PII_PATTERNS))
+        self.con.execute(redact.macro_sql("lens_redact_secrets", redact.active(context.redaction, ("secret",))))
+        self.con.execute(redact.macro_sql("lens_redact_all", redact.active(context.redaction, ("secret", "pii"))))
         self.con.register("identity", context.identity.to_arrow())
         self._flat_fields = FieldsQuery.build(nested=False)
         self._any_fields = FieldsQuery.build(nested=True)
@@ -127,10 +128,10 @@ class Normalizer:
             con.unregister("raw")
         unpriced = pc.sum(pc.equal(spans["price_status"], "unknown_model")).as_py() or 0
         blackouts = pc.sum(spans["_blackout"]).as_py() or 0
-        redactions = pc.sum(spans["_redacted"]).as_py() or 0
+        redactions = (pc.sum(spans["_redacted"]).as_py() or 0) + (pc.sum(dead["_redacted"]).as_py() or 0)
         return NormalizedBatch(
             spans=spans.select(SPAN_COLUMNS).cast(SPAN_SCHEMA),
-            dead_letters=dead.cast(DEAD_LETTER_SCHEMA),
+            dead_letters=dead.drop_columns(["_redacted"]).cast(DEAD_LETTER_SCHEMA),
             unpriced=int(unpriced),
             blackouts=int(blackouts),
             redactions=int(redactions),

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import ledger, rollups, warehouse
+from . import alerts, ledger, retention, rollups, warehouse
 from .config import Settings
 from .identity import load_identity
 from .lake import Lake
@@ -102,6 +102,7 @@ def ingest(
         identity=load_identity(settings.identity_file),
         preview_chars=settings.preview_chars,
         max_record_bytes=settings.max_record_bytes,
+        redaction=settings.redaction,
     )
     lake = Lake(settings.spans_dir, run_id)
     normalizer = Normalizer(context)
@@ -125,6 +126,7 @@ def ingest(
             if on_batch:
                 on_batch(summary)
         lake.compact(settings.compact_min_files, lake.touched)
+        retention.drop_expired(settings, datetime.now(timezone.utc).date())  # [lens] retention_days
         rollups.refresh_stale(settings)
         summary.status = "ok"
     except KeyboardInterrupt:
@@ -140,4 +142,5 @@ def ingest(
         lake.close()
         ledger.write_run(settings.runs_dir, summary.row())
         warehouse.build(settings)
+    alerts.evaluate_after_ingest(settings)  # logs a failure, never raises
     return summary

@@ -102,7 +102,7 @@ ALERT_EVENT_SCHEMA = pa.schema(
         ("baseline", pa.float64()),
         ("message", pa.string()),
         ("link", pa.string()),
-        ("at", UTC_TS),
+        ("event_at", UTC_TS),
         ("actor", pa.string()),
         ("detail", pa.string()),
     ]

@@ -12,8 +12,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from . import audit
 from .config import Settings
-from .schema import DEAD_LETTER_SCHEMA, INGEST_RUN_SCHEMA, SPAN_SCHEMA
+from .schema import ALERT_EVENT_SCHEMA, DEAD_LETTER_SCHEMA, INGEST_RUN_SCHEMA, SPAN_SCHEMA
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
@@ -47,8 +48,11 @@ def files_relation(folder: Path, pattern: str, schema: pa.Schema, hive: bool = F
 
 
 def rollup_relation(settings: Settings, name: str) -> str:
-    """A rollup's Parquet files, or (while there are none) its query over the empty spans view."""
+    """A rollup's Parquet files (its monthly files, else its daily ones), or (while there are none)
+    its query over the empty spans view."""
     folder = settings.lake_dir / "rollups" / name
+    if any(folder.glob("months/*.parquet")):  # one file per month, sorted by day (rollups._compact)
+        return f"read_parquet({_literal(str(folder / 'months' / '*.parquet'))}, union_by_name = true)"
     if any(folder.glob("event_date=*/*.parquet")):
         return files_relation(folder, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True)
     query = (SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
@@ -67,6 +71,10 @@ def render_views(settings: Settings) -> str:
         "{{ingest_runs}}": files_relation(settings.runs_dir, "*.parquet", INGEST_RUN_SCHEMA),
         "{{hourly_metrics}}": rollup_relation(settings, "hourly_metrics"),
         "{{session_days}}": rollup_relation(settings, "session_days"),
+        **{"{{" + name + "}}": rollup_relation(settings, name) for name in (
+            "tool_calls", "session_activity", "latency_histogram", "tool_transitions", "error_types", "filter_values")},
+        "{{alert_history}}": files_relation(settings.data_dir / "alerts", "*.parquet", ALERT_EVENT_SCHEMA),
+        "{{audit_log}}": files_relation(settings.audit_dir, "*.parquet", audit.AUDIT_SCHEMA),
     }
     parts = []
     for path in view_files():
@@ -83,6 +91,7 @@ def build(settings: Settings) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     tmp.unlink(missing_ok=True)
+    audit.ensure_seed(settings.audit_dir)  # the view then reads the folder, seeing events written later
     con = duckdb.connect(str(tmp))
     try:
         con.execute(render_views(settings))
@@ -94,7 +103,9 @@ def build(settings: Settings) -> Path:
 
 
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
-    """A reader's connection; never takes the write lock."""
+    """A reader's connection; never takes the write lock. Parquet footers are cached across
+    queries: a screen reads dozens of small rollup files, whose footers cost more than their rows."""
     con = duckdb.connect(str(path), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET parquet_metadata_cache = true")
     return con

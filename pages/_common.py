@@ -2,7 +2,9 @@
 
 Every number a page shows comes from `query(name, filters)`, which runs
 `sql/screens/<name>.sql` with the filters bound as `$parameters` on a cursor of one
-cached read-only DuckDB connection (reopened when ingest swaps in a new file).
+cached read-only DuckDB connection (reopened when ingest swaps in a new file). The
+logged-in user's row scope is set on that cursor (the views filter through it, see
+sql/00_spans.sql) and forced into the bound filters; nothing runs before login.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from lens_etl.config import load_settings
+from lens_etl.users import User
 from lens_etl.warehouse import connect_readonly
+from pages._auth import audit_event, require_user
 
 SCREENS_DIR = Path(__file__).resolve().parent.parent / "sql" / "screens"
 DIMENSIONS = ("developers", "teams", "models", "services", "repos")
@@ -44,6 +48,9 @@ EMPTY_HELP = (
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
 _CURSOR_LOCK = threading.Lock()  # sessions run in threads; hand out cursors one at a time
+NO_MATCH = "\x00(none)"  # a filter value no row has: a scoped user's filter outside their scope
+ADMIN_QUERIES = ("audit_",)  # screen queries only admins may run
+Scope = tuple[bool, tuple[str, ...], tuple[str, ...]]  # (scoped, developer ids, teams)
 
 
 @dataclass(frozen=True)
@@ -111,26 +118,54 @@ def bound_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @st.cache_data(ttl=60, max_entries=1000, show_spinner=False)
-def _run(name: str, params: dict[str, Any], path: str, mtime_ns: int) -> pd.DataFrame:
+def _run(name: str, params: dict[str, Any], scope: Scope, path: str, mtime_ns: int) -> pd.DataFrame:
+    """The scope is part of the cache key: one user's rows are never served to another."""
     sql = screen_sql(name)
+    scoped, developers, teams = scope
     with _CURSOR_LOCK:
         cursor = _connection(path, mtime_ns).cursor()
     try:
         cursor.execute("SET TimeZone = 'UTC'")
+        cursor.execute("SET VARIABLE lens_scoped = CAST($v AS BOOLEAN)", {"v": scoped})
+        cursor.execute("SET VARIABLE lens_scope_developers = CAST($v AS VARCHAR[])", {"v": list(developers)})
+        cursor.execute("SET VARIABLE lens_scope_teams = CAST($v AS VARCHAR[])", {"v": list(teams)})
         return cursor.execute(sql, bound_params(sql, params)).df()
     finally:
         cursor.close()
 
 
+def user_scope(user: User) -> Scope:
+    return user.scoped, user.scope_developers, user.scope_teams
+
+
+def scoped_params(params: dict[str, Any], user: User) -> dict[str, Any]:
+    """The bound params with the user's scope forced in: `$scope_developers`/`$scope_teams`
+    always, and a developer's own id (or team) as the developer (team) filter, whatever the
+    URL or session state asked for."""
+    bound = {**params, "scope_developers": list(user.scope_developers), "scope_teams": list(user.scope_teams)}
+    for key, scope in (("developers", user.scope_developers), ("teams", user.scope_teams)):
+        if not user.scoped or not scope or key not in bound or (user.scope_developers and user.scope_teams):
+            continue
+        asked = list(bound[key] or [])
+        allowed = [v for v in asked if v in scope]
+        bound[key] = allowed or ([NO_MATCH] if asked else list(scope))
+    return bound
+
+
 def query(name: str, filters: Filters | None = None, **params: Any) -> pd.DataFrame:
-    """Run `sql/screens/<name>.sql` with the filters and extra params bound; cached for 60 s."""
+    """Run `sql/screens/<name>.sql` with the filters and extra params bound, in the logged-in
+    user's scope; cached for 60 s per scope."""
+    user = require_user()
+    if name.startswith(ADMIN_QUERIES) and user.role != "admin":
+        st.error("This screen is for admins.")
+        st.stop()
     path = duckdb_path()
     mtime = _mtime_ns(path)
     if mtime is None:
         empty_state("No data yet: there is no Lens database.")
         st.stop()
-    bound = {**(filters.params() if filters else {}), **params}
-    return _run(name, bound, str(path), mtime)
+    bound = scoped_params({**(filters.params() if filters else {}), **params}, user)
+    return _run(name, bound, user_scope(user), str(path), mtime)
 
 
 # --- filters ---------------------------------------------------------------------------
@@ -307,9 +342,12 @@ def table(df: pd.DataFrame, filename: str, **kwargs: Any) -> None:
 
 
 def download(df: pd.DataFrame, filename: str) -> None:
+    """A CSV download button; each export is audit-logged (who, which file, how many rows)."""
+    require_user()
     st.download_button(
         "Download CSV", df.to_csv(index=False).encode("utf-8"), file_name=filename,
         mime="text/csv", key=f"download-{filename}", icon="⬇️",
+        on_click=audit_event, args=("export_csv", filename, {"rows": len(df), "filters": repr(st.session_state.get(FILTERS_KEY))}),
     )
 
 

@@ -8,9 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from lens_etl import budgets
-from lens_etl.budgets import SCOPES, BudgetError
+from lens_etl.budgets import SCOPES, Budget, BudgetError
 from lens_etl.config import load_settings
 from lens_etl.pricing import model_rates
+from lens_etl.users import User
+from pages._auth import audit_event, can_edit_budgets as role_can_edit_budgets, require_user
+from pages._alerts_ui import rules_editor
 from pages._common import (
     chart, current_filters, delta_pct, filter_options, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows,
     period_label, query, table, time_x,
@@ -25,8 +28,17 @@ STATUS_ICONS = {"over": "🔴 over", "at risk": "🟠 at risk", "on track": "�
 
 
 def can_edit_budgets() -> bool:
-    """Whether this user may change budgets: everyone, until login and roles land (one check to wire)."""
-    return True
+    """Whether this user may change budgets: admins only (analysts and developers read)."""
+    return role_can_edit_budgets()
+
+
+def visible_budgets(saved: list[Budget], user: User) -> list[Budget]:
+    """Every budget for admins and analysts; a developer sees only their own and their team's
+    (no one else's names or amounts, nor the total)."""
+    if not user.scoped:
+        return saved
+    return [b for b in saved if (b.scope == "developer" and b.name in user.scope_developers)
+            or (b.scope == "team" and b.name in user.scope_teams)]
 
 
 def price_params(models: pd.DataFrame) -> dict[str, list]:
@@ -127,11 +139,13 @@ chart(alt.layer(
 # --- budgets ---
 st.subheader(f"Budgets for {as_of:%B %Y}")
 saved = budgets.load(settings)
-status = query("cost_budget_status", as_of=as_of, **budgets.sql_params(saved))
+shown = visible_budgets(saved, require_user())
+status = query("cost_budget_status", as_of=as_of, **budgets.sql_params(shown))
 if SAVED_KEY in st.session_state:
     st.success(st.session_state.pop(SAVED_KEY), icon="💾")
 if status.empty:
-    st.info("No budgets yet. Add monthly budgets per developer, team or in total below.", icon="🎯")
+    st.info("No budgets yet. Add monthly budgets per developer, team or in total below." if can_edit_budgets()
+            else "No budgets set that you can see.", icon="🎯")
 else:
     st.caption("A budget counts all spend in its scope; the sidebar's filters do not narrow it.")
     for level, kind in (("over", st.error), ("at risk", st.warning)):
@@ -151,7 +165,7 @@ else:
             "projected_usd": st.column_config.NumberColumn("Projected", format="$%.2f"),
         })
     with right:
-        picked = st.selectbox("Burn-down of", saved, format_func=lambda b: f"{b.scope} · {b.name}", key="burndown_pick")
+        picked = st.selectbox("Burn-down of", shown, format_func=lambda b: f"{b.scope} · {b.name}", key="burndown_pick")
         burn = utc_days(query("cost_burndown", as_of=as_of, budget_scope=picked.scope, budget_name=picked.name,
                               budget_monthly_usd=picked.monthly_usd), "day")
         lines = legend(("Spent", "#4C78A8"), ("Projected", "#F58518"), ("Budget", "#D62728"))
@@ -184,12 +198,17 @@ if can_edit_budgets():
         if submitted:
             try:
                 path = budgets.save(settings, budgets.validate(edited.to_dict("records")))
+                audit_event("budget_change", str(path), {"budgets": edited.to_dict("records")})
             except BudgetError as exc:
                 st.error(str(exc))
             else:
                 del st.session_state[EDITOR_KEY]  # the saved rows are the editor's new starting table
                 st.session_state[SAVED_KEY] = f"Budgets saved to {path}."
                 st.rerun()
+
+if not require_user().scoped:  # rules name people and their budget amounts
+    with st.expander("Alert rules (budgets, run-rate, anomalies)", icon="🔔"):
+        rules_editor(key="cost_rules")
 
 # --- cost by developer and team ---
 left, right = st.columns(2)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from lens_etl import budgets
 from lens_etl.config import load_settings
+from pages._alerts_ui import alert_history_table, firing_alerts_panel, has_rules, rules_editor
 from pages._common import chart, current_filters, empty_state, fmt_duration, fmt_int, no_rows, query, table
 
 INTERVALS = {"2 s": 2, "5 s": 5, "15 s": 15, "30 s": 30, "Off": None}
@@ -42,17 +43,17 @@ def rolling_chart(df: pd.DataFrame, field: str, title: str, fmt: str, color: str
 
 
 def alerts(until: datetime) -> None:
-    """The `alerts` view when it exists; else the built-in checks."""
+    """The `alerts` view when alert rules exist; else the built-in checks."""
     st.subheader("Alerts")
-    if query("live_alerts_view").iloc[0]["present"]:
-        rows = query("live_alerts", now=utc_now())
-        if not no_rows(rows, "alerts"):
-            table(rows, "alerts.csv")
+    if query("live_alerts_view").iloc[0]["present"] and has_rules():
+        firing_alerts_panel()
+        with st.expander("Alert history", icon="📜"):
+            alert_history_table()
         return
     checks = query("live_builtin_alerts", until=until, max_error_rate=MAX_ERROR_RATE,
                    **budgets.sql_params(budgets.load(load_settings())))
     st.caption(
-        f"Built-in checks (full alerting comes later), as of {until:%Y-%m-%d %H:%M} UTC over all data: model-call "
+        f"Built-in checks (no alert rules yet: add them under Alert rules below), as of {until:%Y-%m-%d %H:%M} UTC over all data: model-call "
         f"error rate in the last hour above {MAX_ERROR_RATE:.0%}; a developer's spend that day above the daily share of "
         "their monthly budget (set budgets on the Cost page)."
     )
@@ -132,3 +133,6 @@ def live_panel() -> None:
 
 
 live_panel()
+
+with st.expander("Alert rules", icon="🔔"):
+    rules_editor(key="live_rules")

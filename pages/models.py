@@ -30,13 +30,14 @@ with left:
     median = base.mark_tick(color="white", size=18, thickness=2).encode(alt.X("p50_ms:Q"), tooltip=tooltip)
     p99 = base.mark_point(shape="diamond", filled=True).encode(alt.X("p99_ms:Q"), tooltip=tooltip)
     chart((whisker + box + median + p99).properties(height=row_height))
-    st.caption("Box: p25–p75 with the median; whiskers: p5–p95; diamond: p99.")
+    st.caption("Box: p25–p75 with the median; whiskers: p5–p95; diamond: p99. "
+               "Quantiles ≈ from a log histogram, within ±6%.")
 with right:
     table(summary[["model", "requests", "p50_ms", "p95_ms", "p99_ms"]], "model_latency.csv", column_config={
         "model": "Model", "requests": st.column_config.NumberColumn("Requests", format="localized"),
-        "p50_ms": st.column_config.NumberColumn("p50 (ms)", format="%.0f"),
-        "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
-        "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.0f"),
+        "p50_ms": st.column_config.NumberColumn("p50 ≈ (ms)", format="%.0f"),
+        "p95_ms": st.column_config.NumberColumn("p95 ≈ (ms)", format="%.0f"),
+        "p99_ms": st.column_config.NumberColumn("p99 ≈ (ms)", format="%.0f"),
     })
 
 histogram = query("models_latency_histogram", filters)

@@ -5,6 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from pages._alerts_ui import anomaly_points
 from pages._common import (
     chart, current_filters, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_pct,
     fmt_usd, model_color_scale, no_rows, period_label, query, table, time_bucket, time_tooltip, time_x,
@@ -33,7 +34,8 @@ row1 = st.columns(5)
 kpi(row1[0], "Requests", "requests", fmt_int, help="Model calls with token usage.")
 kpi(row1[1], "Cost", "cost_usd", fmt_usd, worse_when_up=True, help="Sum of span costs; unpriced models count as nothing.")
 kpi(row1[2], "Error rate", "error_rate", fmt_pct, worse_when_up=True, points=True, help="Share of model calls that ended in ERROR.")
-kpi(row1[3], "p95 latency", "p95_latency_ms", fmt_ms, worse_when_up=True, help="95th percentile request latency.")
+kpi(row1[3], "p95 latency ≈", "p95_latency_ms", fmt_ms, worse_when_up=True,
+    help="95th percentile request latency, from a log histogram: within ±6%.")
 kpi(row1[4], "Active developers", "active_developers", fmt_int)
 row2 = st.columns(5)
 kpi(row2[0], "Sessions", "sessions", fmt_int)
@@ -63,7 +65,8 @@ with right:
     st.subheader("Requests over time")
     requests = trend[trend["requests"] > 0]
     if not no_rows(requests, "requests"):
-        chart(
+        totals = requests.groupby("bucket", as_index=False)["requests"].sum()
+        chart(alt.layer(
             alt.Chart(requests).mark_bar().encode(
                 time_x("bucket", bucket),
                 alt.Y("requests:Q", title="Requests", stack=True),
@@ -71,8 +74,9 @@ with right:
                 tooltip=[time_tooltip("bucket", bucket), "model:N",
                          alt.Tooltip("requests:Q", title="Requests", format=","),
                          alt.Tooltip("tokens:Q", title="Tokens", format=",")],
-            ).properties(height=260)
-        )
+            ),
+            anomaly_points(totals, "bucket", "requests", x_encoding=time_x("bucket", bucket)),
+        ).properties(height=260))
 
 # --- model share, top developers, top tools ---
 left, middle, right = st.columns(3)

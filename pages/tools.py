@@ -53,14 +53,14 @@ with right:
                alt.Tooltip("p95_ms:Q", title="p95 (ms)", format=",.0f"), alt.Tooltip("calls:Q", format=",")]
     chart(
         (base.mark_rule(color="#9ecae9", strokeWidth=3).encode(
-            alt.X("p50_ms:Q", title="Latency (ms, log scale), p50 → p95", scale=alt.Scale(type="log")),
+            alt.X("p50_ms:Q", title="Latency (ms, log scale), p50 → p95 (≈)", scale=alt.Scale(type="log")),
             alt.X2("p95_ms:Q"), tooltip=tooltip)
          + base.mark_point(filled=True, color="#4C78A8", size=60).encode(alt.X("p50_ms:Q"), tooltip=tooltip)
          + base.mark_point(filled=True, color="#E45756", shape="diamond", size=60).encode(alt.X("p95_ms:Q"),
                                                                                         tooltip=tooltip)
          ).properties(height=height)
     )
-    st.caption("Blue dot: p50; red diamond: p95.")
+    st.caption("Blue dot: p50; red diamond: p95 (≈ from a log histogram, within ±6%).")
 
 st.subheader("Tool chains")
 st.caption(f"Which tool follows which within a session (consecutive tool calls by start time), among the "
@@ -99,8 +99,8 @@ with right:
         "tool_type": "Type", "calls": st.column_config.NumberColumn("Calls", format="localized"),
         "tools": "Tools", "failures": "Failures",
         "failure_rate": st.column_config.NumberColumn("Failure rate", format="percent"),
-        "p50_ms": st.column_config.NumberColumn("p50 (ms)", format="%.0f"),
-        "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
+        "p50_ms": st.column_config.NumberColumn("p50 ≈ (ms)", format="%.0f"),
+        "p95_ms": st.column_config.NumberColumn("p95 ≈ (ms)", format="%.0f"),
     })
 
 st.subheader("All tools")

@@ -1,7 +1,8 @@
 -- sessions: one row per session_id (a Claude Code session; else the trace, see README),
 -- added up from the per-day rollup `session_days` (one row per session, model and day).
 CREATE OR REPLACE VIEW session_days AS
-SELECT * FROM {{session_days}};
+SELECT * FROM {{session_days}}
+WHERE lens_in_scope(developer_id, team);
 
 CREATE OR REPLACE VIEW sessions AS
 SELECT

@@ -2,7 +2,8 @@
 -- dimension set; daily_metrics: the same measures per day. Additive measures only, so any
 -- roll-up of these views equals the same sum over `spans` (tests/test_rollups.py proves it).
 CREATE OR REPLACE VIEW hourly_metrics AS
-SELECT * FROM {{hourly_metrics}};
+SELECT * FROM {{hourly_metrics}}
+WHERE lens_in_scope(developer_id, team);
 
 CREATE OR REPLACE VIEW daily_metrics AS
 SELECT

@@ -14,6 +14,18 @@ WHERE start_time >= start_ts AND start_time < end_ts
   AND lens_allowed(services, service_name)
   AND lens_allowed(repos, repo_slug);
 
+-- filtered_hourly: the same over `hourly_metrics`; the window counts whole hours (the app's windows are whole days).
+CREATE OR REPLACE MACRO filtered_hourly(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM hourly_metrics
+WHERE hour >= start_ts AND hour < end_ts
+  AND event_date BETWEEN CAST(start_ts AS DATE) AND CAST(end_ts AS DATE)
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, model)
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
 CREATE OR REPLACE MACRO filtered_daily(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM daily_metrics
@@ -23,3 +35,74 @@ WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
   AND lens_allowed(models, model)
   AND lens_allowed(services, service_name)
   AND lens_allowed(repos, repo_slug);
+
+-- The same filters over the screens' smaller rollups (sql/25_rollups.sql). Day-grain ones count whole
+-- days of the window. Tool calls carry no model: the model filter applies to their caller's model.
+CREATE OR REPLACE MACRO filtered_tool_calls(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM tool_calls
+WHERE hour >= start_ts AND hour < end_ts
+  AND event_date BETWEEN CAST(start_ts AS DATE) AND CAST(end_ts AS DATE)
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, caller_model)
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
+-- A span without a model (a tool call) passes the model filter through its caller's model.
+CREATE OR REPLACE MACRO filtered_session_activity(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM session_activity
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, coalesce(model, caller_model))
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
+CREATE OR REPLACE MACRO filtered_latency(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM latency_histogram
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, model)
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
+-- A transition counts when both calls are in the window and both callers' models pass.
+CREATE OR REPLACE MACRO filtered_tool_transitions(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM tool_transitions
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND (NOT crosses_midnight OR event_date > CAST(start_ts AS DATE))
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, from_caller_model)
+  AND lens_allowed(models, to_caller_model)
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
+CREATE OR REPLACE MACRO filtered_error_types(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM error_types
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, model)
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
+-- A latency_histogram bucket's representative latency (ms): its geometric middle, within ±6% of every
+-- latency in it (0 for bucket -1, spans without a duration).
+CREATE OR REPLACE MACRO latency_bucket_ms(bucket) AS
+    CASE WHEN bucket < 0 THEN 0.0 ELSE power(10, (bucket + 0.5) / 20) END;
+
+-- ≈ quantile q of a histogram, as quantile_cont does it: the values at ranks floor(h) and floor(h) + 1,
+-- h = (total - 1) * q + 1, interpolated; each value is its bucket's middle. An aggregate over rows
+-- (bucket, upto = requests in buckets <= this one, total = all requests) of one group. Screens show it as "≈".
+CREATE OR REPLACE MACRO latency_quantile(bucket, upto, total, q) AS
+    latency_bucket_ms(min(bucket) FILTER (WHERE upto >= floor((total - 1) * q) + 1))
+    + ((any_value(total) - 1) * q - floor((any_value(total) - 1) * q))
+      * (latency_bucket_ms(min(bucket) FILTER (WHERE upto >= least(floor((total - 1) * q) + 2, total)))
+         - latency_bucket_ms(min(bucket) FILTER (WHERE upto >= floor((total - 1) * q) + 1)));

@@ -1,18 +1,23 @@
-"""Shared fixtures: one sample lake per test session, for the page tests (AppTest)."""
+"""Shared fixtures: one sample lake per test session, and the app's users, for the page tests (AppTest)."""
 from __future__ import annotations
 
 import json
 import os
 import random
+import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
+from lens_etl import users
 from lens_etl.config import Settings
 from lens_etl.pipeline import ingest
 from lens_etl.sources.files import read_files
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 NOT_SPANS = {"README.md", "manifest.json", "identity.yaml"}
@@ -136,6 +141,44 @@ def build_sample_lake(data_dir: Path) -> Settings:
     settings = Settings(data_dir=data_dir, identity_file=identity_file)
     ingest(settings, "file", "samples", read_files(paths, settings.batch_bytes))
     return settings
+
+
+TEST_PASSWORD = "correct horse battery"
+APP_USERS = {"admin": "admin", "analyst": "analyst"}  # username: role
+
+
+@pytest.fixture(scope="session")
+def app_users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """What the app's login needs, through the env it reads: a credentials file (an admin and an
+    analyst, password TEST_PASSWORD), a cookie key and an empty secrets file (so a checkout's
+    .streamlit/ plays no part). Log an AppTest in with `log_in_as`."""
+    folder = tmp_path_factory.mktemp("auth")
+    path = folder / "credentials.yaml"
+    for name, role in APP_USERS.items():
+        users.add(path, name, role, TEST_PASSWORD)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LENS_CREDENTIALS_FILE", str(path))
+        env.setenv("LENS_SECRETS_FILE", str(folder / "secrets.toml"))
+        env.setenv("LENS_COOKIE_KEY", secrets.token_urlsafe(32))
+        yield path
+
+
+def add_app_user(name: str, role: str, developer: str | None = None, team: str | None = None) -> None:
+    """One more user in the `app_users` credentials file (kept if already there)."""
+    path = Path(os.environ["LENS_CREDENTIALS_FILE"])
+    if users.lookup(path, name) is None:
+        users.add(path, name, role, TEST_PASSWORD, developer, team)
+
+
+def log_in_as(at: AppTest, username: str = "admin") -> AppTest:
+    """`at` logged in as a user of the `app_users` file, set before its first run: the session
+    keys streamlit-authenticator's login sets on a correct password (the gate reads
+    pages/_auth.LOGIN_KEYS of them; the role comes from the credentials file)."""
+    entry = users.load(Path(os.environ["LENS_CREDENTIALS_FILE"]))["credentials"]["usernames"][username]
+    for key, value in {"authentication_status": True, "username": username, "name": entry.get("name"),
+                       "email": entry.get("email"), "roles": entry.get("roles")}.items():
+        at.session_state[key] = value
+    return at
 
 
 @pytest.fixture(scope="session")

@@ -96,3 +96,14 @@ def test_views_work_on_an_empty_lake(tmp_path: Path) -> None:
     con = connect_readonly(tmp_path / "data" / "lens.duckdb")
     for view in ("spans", "sessions", "daily_metrics", "dead_letters", "ingest_runs"):
         assert con.execute(f"SELECT count(*) FROM {view}").fetchone() == (0,)
+
+
+def test_identity_can_live_in_lens_toml_itself(tmp_path: Path) -> None:
+    (tmp_path / "lens.toml").write_text('[identity.developers.bob]\nteam = "platform"\naliases = ["BOB@acme.dev"]\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("LENS_IDENTITY_FILE", None)
+    result = subprocess.run([sys.executable, "-m", "lens_etl", "--data-dir", str(tmp_path / "d"), "ingest", "files", str(fixture("otlp.json"))],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    con = connect_readonly(tmp_path / "d" / "lens.duckdb")
+    assert con.execute("SELECT DISTINCT developer_id, team FROM spans WHERE developer_id IS NOT NULL").fetchall() == [("bob", "platform")]

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import log_in_as
 from lens_etl.config import Settings
 from lens_etl import warehouse
 from lens_etl.warehouse import connect_readonly
@@ -30,8 +31,8 @@ def db(sample_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @pytest.fixture
-def app(sample_settings: Settings) -> AppTest:
-    return AppTest.from_file(APP, default_timeout=30)
+def app(sample_settings: Settings, app_users: Path) -> AppTest:
+    return log_in_as(AppTest.from_file(APP, default_timeout=30))
 
 
 def scalar(db: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> Any:

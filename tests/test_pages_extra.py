@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import add_app_user, log_in_as
 from lens_etl import budgets
 from lens_etl.budgets import Budget
 from lens_etl.config import Settings
@@ -17,6 +18,7 @@ from pages._common import fmt_usd
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
+pytestmark = pytest.mark.usefixtures("app_users")
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +36,8 @@ def no_budgets(sample_settings: Settings) -> Iterator[Settings]:
     budgets.save(sample_settings, [])
 
 
-def open_page(page: str, **query_params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+def open_page(page: str, user: str = "admin", **query_params: str) -> AppTest:
+    at = log_in_as(AppTest.from_file(APP, default_timeout=60), user)
     for key, value in query_params.items():
         at.query_params[key] = value
     at.run()
@@ -48,7 +50,7 @@ def open_page_alone(page: str) -> AppTest:
     """The page script without app.py. Through app.py, every AppTest run of a switched-to page
     starts in Streamlit's legacy pages/ mode and pages/_common.py reruns it via app.py, which
     drops a button's click; run on its own, the page sees the click."""
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at = log_in_as(AppTest.from_file(str(ROOT / page), default_timeout=60))
     at.run()
     assert_clean(at)
     return at
@@ -172,6 +174,32 @@ def test_budget_saved_in_the_editor_is_persisted_and_burns_down(
     assert status.loc[developer, "status"].endswith("over")
     assert status.loc["all", "status"].endswith("on track")
     assert any(developer in e.value for e in at.error)
+
+
+def test_a_developer_sees_only_their_own_and_their_teams_budgets(
+    db: duckdb.DuckDBPyConnection, no_budgets: Settings,
+) -> None:
+    people = db.execute("SELECT developer_id, team FROM spans WHERE team IS NOT NULL GROUP BY ALL "
+                        "ORDER BY count(*) DESC, 1").fetchall()
+    me, my_team = people[0]
+    other, other_team = next(p for p in people if p[1] != my_team)
+    everyone = [Budget("total", "all", 1e6), Budget("team", my_team, 555.0), Budget("team", other_team, 777.0),
+                Budget("developer", me, 111.0), Budget("developer", other, 999.0)]
+    budgets.save(no_budgets, everyone)
+    add_app_user("budget-dev", "developer", developer=me, team=my_team)
+
+    at = open_page("pages/cost.py", user="budget-dev")
+    status = next(df.value for df in at.dataframe if "used_share" in df.value.columns)
+    assert sorted(zip(status["scope"], status["name"])) == [("developer", me), ("team", my_team)]
+    assert sorted(status["monthly_usd"]) == [111.0, 555.0]
+    assert sorted(at.selectbox(key="burndown_pick").options) == sorted([f"developer · {me}", f"team · {my_team}"])
+    shown = " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.warning, *at.info])
+    assert other not in shown and other_team not in shown
+    assert not any("Alert rules" in e.label for e in at.expander)
+
+    at = open_page("pages/cost.py", user="analyst")
+    status = next(df.value for df in at.dataframe if "used_share" in df.value.columns)
+    assert len(status) == len(everyone)
 
 
 def test_a_bad_budget_is_refused_with_one_line(no_budgets: Settings) -> None:

@@ -117,7 +117,12 @@ priced AS (
         left(input_text, 2 * $preview_chars) AS input_clip,
         left(output_text, 2 * $preview_chars) AS output_clip,
         lens_redact_all(left(input_text, 2 * $preview_chars)) AS input_clean,
-        lens_redact_all(left(output_text, 2 * $preview_chars)) AS output_clean
+        lens_redact_all(left(output_text, 2 * $preview_chars)) AS output_clean,
+        coalesce(nullif(status_message_raw, ''),
+            list_filter(coalesce(json_extract_string(events_raw, '$[*].attributes."exception.message"'), []), x -> x IS NOT NULL)[1],
+            CASE WHEN status_norm = 'ERROR' THEN 'error (no message)' END) AS error_text,
+        lens_redact_all(error_text) AS error_clean,
+        lens_redact_secrets(attributes_json) AS metadata_clean
     FROM edits AS e
     LEFT JOIN rates AS r
         ON r.model_raw = e.model_raw
@@ -141,9 +146,7 @@ SELECT
     end_ts AS end_time,
     CASE WHEN end_ts IS NOT NULL THEN epoch_us(end_ts - start_ts) / 1000.0 END AS latency_ms,
     status_norm AS status,
-    left(lens_redact_all(coalesce(nullif(status_message_raw, ''),
-        list_filter(coalesce(json_extract_string(events_raw, '$[*].attributes."exception.message"'), []), x -> x IS NOT NULL)[1],
-        CASE WHEN status_norm = 'ERROR' THEN 'error (no message)' END)), 2000) AS error_message,
+    left(error_clean, 2000) AS error_message,
     model_norm AS model,
     provider_norm AS provider,
     CAST(tokens_in_num AS BIGINT) AS tokens_in,
@@ -166,11 +169,12 @@ SELECT
     END AS diff_ratio,
     left(input_clean, $preview_chars) AS input_preview,
     left(output_clean, $preview_chars) AS output_preview,
-    lens_redact_secrets(attributes_json) AS metadata,
+    metadata_clean AS metadata,
     CAST(start_ts AS DATE) AS event_date,
     CAST($ingested_at AS TIMESTAMP) AS ingested_at,
     $run_id AS run_id,
     -- bookkeeping for the ingest summary, dropped before the lake
     input_text ILIKE '%redacted-by-litellm%' OR output_text ILIKE '%redacted-by-litellm%' AS _blackout,
-    input_clip IS DISTINCT FROM input_clean OR output_clip IS DISTINCT FROM output_clean AS _redacted
+    input_clip IS DISTINCT FROM input_clean OR output_clip IS DISTINCT FROM output_clean
+        OR error_text IS DISTINCT FROM error_clean OR attributes_json IS DISTINCT FROM metadata_clean AS _redacted
 FROM priced

@@ -1,12 +1,13 @@
 -- Records that cannot become a span, with where they came from, why, and the raw text
--- (read back from the batch `raw`, which holds it once).
+-- (read back from the batch `raw`, which holds it once), secrets and PII redacted.
 SELECT
     $run_id AS run_id,
     p.source_file,
     p.line,
     p.reject_reason AS reason,
-    r.doc AS raw,
-    CAST($ingested_at AS TIMESTAMP) AS recorded_at
+    lens_redact_all(r.doc) AS raw,
+    CAST($ingested_at AS TIMESTAMP) AS recorded_at,
+    r.doc IS DISTINCT FROM lens_redact_all(r.doc) AS _redacted  -- for the run's count, dropped before writing
 FROM parsed AS p
 JOIN raw AS r ON r.source_file = p.source_file AND r.line = p.line
 WHERE p.reject_reason IS NOT NULL

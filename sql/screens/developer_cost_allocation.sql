@@ -1,10 +1,12 @@
 -- Screen: Developers, one developer's cost allocation. Grain: one row per (repo, model) for $developer.
+-- Only priced spans count (cost known). Rollup: hourly_metrics.
 SELECT
     coalesce(repo_slug, '(unknown repo)') AS repo,
     coalesce(model, '(none)') AS model,
-    coalesce(sum(cost_usd), 0) AS cost_usd,
-    count(*) FILTER (WHERE is_request) AS requests
-FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos)
-WHERE coalesce(developer_id, '(unknown)') = $developer AND cost_usd IS NOT NULL
+    sum(cost_usd) AS cost_usd,
+    sum(priced_requests) AS requests
+FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+WHERE coalesce(developer_id, '(unknown)') = $developer
 GROUP BY ALL
+HAVING sum(priced_spans) > 0
 ORDER BY cost_usd DESC, repo, model;

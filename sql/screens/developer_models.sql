@@ -1,10 +1,11 @@
 -- Screen: Developers, one developer's model preference. Grain: one row per model for $developer.
+-- Rollup: hourly_metrics.
 SELECT
     model,
-    count(*) FILTER (WHERE is_request) AS requests,
-    coalesce(sum(cost_usd), 0) AS cost_usd,
-    count(*) FILTER (WHERE is_request) / nullif(sum(count(*) FILTER (WHERE is_request)) OVER (), 0) AS request_share
-FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos)
+    sum(requests) AS requests,
+    sum(cost_usd) AS cost_usd,
+    sum(requests) / nullif(sum(sum(requests)) OVER (), 0) AS request_share
+FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
 WHERE coalesce(developer_id, '(unknown)') = $developer AND model IS NOT NULL
 GROUP BY model
 ORDER BY requests DESC, model;

@@ -1,22 +1,29 @@
 -- Screen: Developers, one developer's sessions. Grain: one row per session of $developer
 -- (only spans inside the filtered window count), newest first. A tool call counts under the
--- model filter through the LLM span that called it.
+-- model filter through the LLM span that called it. Rollup: session_activity; main_model is the
+-- model with the most requests (ties: the first by name).
+WITH activity AS (
+    SELECT *
+    FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE coalesce(developer_id, '(unknown)') = $developer
+),
+main AS (
+    SELECT session_id, first(model ORDER BY requests DESC, model) AS main_model
+    FROM (SELECT session_id, model, sum(requests) AS requests FROM activity WHERE requests > 0 GROUP BY ALL)
+    GROUP BY session_id
+)
 SELECT
-    s.session_id,
-    min(s.start_time) AS started_at,
-    epoch_ms(max(coalesce(s.end_time, s.start_time)) - min(s.start_time)) / 60000.0 AS duration_min,
-    any_value(s.repo_slug) FILTER (WHERE s.repo_slug IS NOT NULL) AS repo,
-    count(*) FILTER (WHERE s.is_request) AS requests,
-    count(*) FILTER (WHERE s.span_kind = 'TOOL') AS tool_calls,
-    count(*) FILTER (WHERE s.is_error) AS errors,
-    coalesce(sum(s.cost_usd), 0) AS cost_usd,
-    mode(s.model) FILTER (WHERE s.is_request) AS main_model
-FROM filtered_spans($start, $end, $developers, $teams, [], $services, $repos) AS s
-LEFT JOIN spans AS p
-    ON p.span_id = s.parent_span_id
-   AND p.event_date BETWEEN CAST($start AS DATE) - 1 AND CAST($end AS DATE)
-WHERE coalesce(s.developer_id, '(unknown)') = $developer
-  AND lens_allowed($models, coalesce(s.model, p.model))
-GROUP BY s.session_id
+    a.session_id,
+    min(a.started_at) AS started_at,
+    epoch_ms(max(a.ended_at) - min(a.started_at)) / 60000.0 AS duration_min,
+    min(a.repo_slug) AS repo,
+    sum(a.requests) AS requests,
+    sum(a.tool_calls) AS tool_calls,
+    sum(a.errors) AS errors,
+    sum(a.cost_usd) AS cost_usd,
+    any_value(m.main_model) AS main_model
+FROM activity AS a
+LEFT JOIN main AS m USING (session_id)
+GROUP BY a.session_id
 ORDER BY started_at DESC
 LIMIT 500;

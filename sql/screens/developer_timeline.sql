@@ -1,12 +1,12 @@
 -- Screen: Developers, one developer's usage timeline. Grain: one row per (time bucket, model)
--- for $developer; $bucket is 'hour' or 'day'.
+-- for $developer; $bucket is 'hour' or 'day'. Rollup: hourly_metrics.
 SELECT
-    date_trunc($bucket, start_time) AS bucket,
+    date_trunc($bucket, hour) AS bucket,
     coalesce(model, '(none)') AS model,
-    count(*) FILTER (WHERE is_request) AS requests,
-    coalesce(sum(cost_usd), 0) AS cost_usd,
-    coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) AS tokens
-FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos)
-WHERE coalesce(developer_id, '(unknown)') = $developer AND (model IS NOT NULL OR cost_usd IS NOT NULL)
+    sum(requests) AS requests,
+    sum(cost_usd) AS cost_usd,
+    sum(tokens_in) + sum(tokens_out) AS tokens
+FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+WHERE coalesce(developer_id, '(unknown)') = $developer AND (model IS NOT NULL OR priced_spans > 0)
 GROUP BY ALL
 ORDER BY bucket, model;

@@ -1,47 +1,53 @@
 -- Screen: Developers, the table. Grain: one row per developer in the filtered window,
 -- narrowed by $search (substring of developer or team, case-insensitive; '' = everyone).
 -- Edits are TOOL spans (Edit/Write/...) attributed to the model of the LLM span that called them.
-WITH usage AS (
+-- Rollups: hourly_metrics (usage, favourite model), session_activity (sessions, last active),
+-- tool_calls (edits).
+WITH per_model AS (
     SELECT
         coalesce(developer_id, '(unknown)') AS developer,
+        model,
         any_value(team) AS team,
-        count(*) FILTER (WHERE is_request) AS requests,
-        count(DISTINCT session_id) AS sessions,
-        coalesce(sum(cost_usd), 0) AS cost_usd,
-        coalesce(sum(tokens_in), 0) AS tokens_in,
-        coalesce(sum(tokens_out), 0) AS tokens_out,
-        max(start_time) AS last_active
-    FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos)
+        sum(requests) AS requests,
+        sum(cost_usd) AS cost_usd,
+        sum(tokens_in) AS tokens_in,
+        sum(tokens_out) AS tokens_out
+    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    GROUP BY ALL
+),
+usage AS (
+    SELECT developer, any_value(team) AS team, sum(requests) AS requests, sum(cost_usd) AS cost_usd,
+           sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out
+    FROM per_model
+    GROUP BY developer
+),
+activity AS (
+    SELECT coalesce(developer_id, '(unknown)') AS developer, count(DISTINCT session_id) AS sessions, max(last_start) AS last_active
+    FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE len($models) = 0 OR model IS NOT NULL
     GROUP BY ALL
 ),
 favourite AS (
-    SELECT developer, first(model ORDER BY n DESC, model) AS favourite_model
-    FROM (
-        SELECT coalesce(developer_id, '(unknown)') AS developer, model, count(*) AS n
-        FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos)
-        WHERE is_request AND model IS NOT NULL
-        GROUP BY ALL
-    )
+    SELECT developer, first(model ORDER BY requests DESC, model) AS favourite_model
+    FROM per_model
+    WHERE model IS NOT NULL AND requests > 0
     GROUP BY developer
 ),
 edits AS (
     SELECT
-        coalesce(t.developer_id, '(unknown)') AS developer,
-        count(*) AS edits,
-        count(*) FILTER (WHERE t.accepted_flag) AS accepted_edits,
-        coalesce(sum(t.accepted_lines), 0) AS accepted_lines
-    FROM filtered_spans($start, $end, $developers, $teams, [], $services, $repos) AS t
-    LEFT JOIN spans AS p
-        ON p.span_id = t.parent_span_id
-       AND p.event_date BETWEEN CAST($start AS DATE) - 1 AND CAST($end AS DATE)
-    WHERE t.accepted_flag IS NOT NULL AND lens_allowed($models, p.model)
+        coalesce(developer_id, '(unknown)') AS developer,
+        sum(edits) AS edits,
+        sum(accepted_edits) AS accepted_edits,
+        sum(edit_lines) AS accepted_lines
+    FROM filtered_tool_calls($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE edits > 0
     GROUP BY ALL
 )
 SELECT
     u.developer,
     u.team,
     u.requests,
-    u.sessions,
+    a.sessions,
     u.cost_usd,
     u.tokens_in,
     u.tokens_out,
@@ -50,8 +56,9 @@ SELECT
     coalesce(e.accepted_lines, 0) AS accepted_lines,
     u.cost_usd / nullif(e.accepted_lines, 0) AS cost_per_accepted_line,
     f.favourite_model,
-    u.last_active
+    a.last_active
 FROM usage AS u
+LEFT JOIN activity AS a USING (developer)
 LEFT JOIN edits AS e USING (developer)
 LEFT JOIN favourite AS f USING (developer)
 WHERE $search = '' OR u.developer ILIKE '%' || $search || '%' OR u.team ILIKE '%' || $search || '%'

@@ -1,16 +1,13 @@
 -- Screen: Models, acceptance by model. Grain: one row per model. A code edit (TOOL span with
--- accepted_flag set) is attributed to the model of the LLM span that is its parent.
+-- accepted_flag set) is attributed to the model of the LLM span that is its parent. Rollup: tool_calls.
 SELECT
-    coalesce(p.model, '(unknown)') AS model,
-    count(*) AS edits,
-    count(*) FILTER (WHERE t.accepted_flag) AS accepted_edits,
-    accepted_edits / count(*) AS acceptance_rate,
-    coalesce(sum(t.accepted_lines), 0) AS accepted_lines,
-    avg(t.diff_ratio) AS avg_diff_ratio
-FROM filtered_spans($start, $end, $developers, $teams, [], $services, $repos) AS t
-LEFT JOIN spans AS p
-    ON p.span_id = t.parent_span_id
-   AND p.event_date BETWEEN CAST($start AS DATE) - 1 AND CAST($end AS DATE)
-WHERE t.accepted_flag IS NOT NULL AND lens_allowed($models, p.model)
+    coalesce(caller_model, '(unknown)') AS model,
+    sum(edits) AS edits,
+    sum(accepted_edits) AS accepted_edits,
+    sum(accepted_edits) / sum(edits) AS acceptance_rate,
+    sum(edit_lines) AS accepted_lines,
+    sum(diff_ratio_sum) / nullif(sum(diff_ratios), 0) AS avg_diff_ratio
+FROM filtered_tool_calls($start, $end, $developers, $teams, $models, $services, $repos)
+WHERE edits > 0
 GROUP BY ALL
 ORDER BY edits DESC, model;

@@ -1,34 +1,60 @@
 -- Screen: Models, per-model table. Grain: one row per model in the filtered window.
--- Latency quantiles and tokens per request over requests (is_request); error rate over model
--- calls (LLM spans, not LiteLLM's raw copies); cost per 1k tokens = cost / (tokens in + out) * 1000;
+-- Tokens per request over requests (is_request); error rate over model calls (LLM spans, not
+-- LiteLLM's raw copies); cost per 1k tokens = cost / (tokens in + out) * 1000;
 -- cache hit ratio = cache read tokens / tokens in (the prompt count includes cache reads).
+-- Rollups: hourly_metrics; latency quantiles ≈ from latency_histogram (the middle of the bucket
+-- holding the quantile, within ±6%). cost_usd is NULL for a model none of whose spans has a price.
+WITH latency AS (
+    SELECT
+        model,
+        bucket,
+        sum(sum(spans)) OVER (PARTITION BY model ORDER BY bucket) AS upto,
+        sum(sum(spans)) OVER (PARTITION BY model) AS total
+    FROM filtered_latency($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE kind = 'request' AND model IS NOT NULL
+    GROUP BY model, bucket
+),
+quantiles AS (
+    SELECT
+        model,
+        latency_quantile(bucket, upto, total, 0.05) AS p05_ms,
+        latency_quantile(bucket, upto, total, 0.25) AS p25_ms,
+        latency_quantile(bucket, upto, total, 0.50) AS p50_ms,
+        latency_quantile(bucket, upto, total, 0.75) AS p75_ms,
+        latency_quantile(bucket, upto, total, 0.95) AS p95_ms,
+        latency_quantile(bucket, upto, total, 0.99) AS p99_ms
+    FROM latency
+    GROUP BY model
+),
+usage AS (
+    SELECT
+        model,
+        any_value(provider) AS provider,
+        sum(requests) AS requests,
+        sum(model_calls) AS calls,
+        sum(model_call_errors) AS errors,
+        sum(model_call_errors) / nullif(sum(model_calls), 0) AS error_rate,
+        sum(request_tokens_in) / nullif(sum(requests), 0) AS avg_tokens_in,
+        sum(request_tokens_out) / nullif(sum(requests), 0) AS avg_tokens_out,
+        sum(tokens_in) AS tokens_in,
+        sum(tokens_out) AS tokens_out,
+        sum(cache_read_tokens) AS cache_read_tokens,
+        sum(cache_write_tokens) AS cache_write_tokens,
+        CASE WHEN sum(priced_spans) > 0 THEN sum(cost_usd) END AS cost_usd,
+        sum(unpriced_spans) > 0 AS unpriced
+    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE model IS NOT NULL
+    GROUP BY model
+)
 SELECT
-    model,
-    any_value(provider) AS provider,
-    count(*) FILTER (WHERE is_request) AS requests,
-    count(*) FILTER (WHERE name IS DISTINCT FROM 'raw_gen_ai_request' AND span_kind = 'LLM') AS calls,
-    count(*) FILTER (WHERE name IS DISTINCT FROM 'raw_gen_ai_request' AND span_kind = 'LLM' AND is_error) AS errors,
-    errors / nullif(calls, 0) AS error_rate,
-    quantile_cont(latency_ms, 0.05) FILTER (WHERE is_request) AS p05_ms,
-    quantile_cont(latency_ms, 0.25) FILTER (WHERE is_request) AS p25_ms,
-    quantile_cont(latency_ms, 0.50) FILTER (WHERE is_request) AS p50_ms,
-    quantile_cont(latency_ms, 0.75) FILTER (WHERE is_request) AS p75_ms,
-    quantile_cont(latency_ms, 0.95) FILTER (WHERE is_request) AS p95_ms,
-    quantile_cont(latency_ms, 0.99) FILTER (WHERE is_request) AS p99_ms,
-    avg(tokens_in) FILTER (WHERE is_request) AS avg_tokens_in,
-    avg(tokens_out) FILTER (WHERE is_request) AS avg_tokens_out,
-    quantile_cont(tokens_in, 0.95) FILTER (WHERE is_request) AS p95_tokens_in,
-    quantile_cont(tokens_out, 0.95) FILTER (WHERE is_request) AS p95_tokens_out,
-    coalesce(sum(tokens_in), 0) AS tokens_in,
-    coalesce(sum(tokens_out), 0) AS tokens_out,
-    coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens,
-    coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
-    sum(cost_usd) AS cost_usd,
-    sum(cost_usd) / nullif(requests, 0) AS cost_per_request,
-    sum(cost_usd) / nullif(sum(tokens_in) + sum(tokens_out), 0) * 1000 AS cost_per_1k_tokens,
-    sum(cache_read_tokens) / nullif(sum(tokens_in), 0) AS cache_hit_ratio,
-    count(*) FILTER (WHERE price_status = 'unknown_model') > 0 AS unpriced
-FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos)
-WHERE model IS NOT NULL
-GROUP BY model
-ORDER BY requests DESC, model;
+    u.model, u.provider, u.requests, u.calls, u.errors, u.error_rate,
+    q.p05_ms, q.p25_ms, q.p50_ms, q.p75_ms, q.p95_ms, q.p99_ms,
+    u.avg_tokens_in, u.avg_tokens_out, u.tokens_in, u.tokens_out, u.cache_read_tokens, u.cache_write_tokens,
+    u.cost_usd,
+    u.cost_usd / nullif(u.requests, 0) AS cost_per_request,
+    u.cost_usd / nullif(u.tokens_in + u.tokens_out, 0) * 1000 AS cost_per_1k_tokens,
+    u.cache_read_tokens / nullif(u.tokens_in, 0) AS cache_hit_ratio,
+    u.unpriced
+FROM usage AS u
+LEFT JOIN quantiles AS q USING (model)
+ORDER BY u.requests DESC, u.model;

@@ -1,10 +1,13 @@
 -- Screen: Overview, system health. Grain: one row for the whole lake (filters do not apply).
 -- lag = now (UTC) - newest span start; last_ingest_age_s = now - when the last run finished.
+-- Rollup: filter_values (the lake's bounds per day).
 WITH last_run AS (
     SELECT * FROM ingest_runs ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1
 ),
 newest AS (
-    SELECT max(start_time) AS newest_span, max(ingested_at) AS last_loaded, count(*) AS spans FROM spans
+    SELECT max(last_start) AS newest_span, max(last_ingested) AS last_loaded, coalesce(sum(spans), 0) AS spans
+    FROM filter_values
+    WHERE dimension = '(all)'
 )
 SELECT
     (SELECT coalesce(finished_at, started_at) FROM last_run) AS last_ingest_at,

@@ -1,12 +1,13 @@
 -- Screen: Overview, cost and request trends. Grain: one row per (time bucket, model);
 -- $bucket is 'hour' or 'day'. Spans without a model (tool calls) count only toward cost.
+-- Rollup: hourly_metrics (buckets from its hour).
 SELECT
-    date_trunc($bucket, start_time) AS bucket,
+    date_trunc($bucket, hour) AS bucket,
     coalesce(model, '(none)') AS model,
-    count(*) FILTER (WHERE is_request) AS requests,
-    coalesce(sum(cost_usd), 0) AS cost_usd,
-    coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) AS tokens
-FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos)
-WHERE model IS NOT NULL OR cost_usd IS NOT NULL
+    sum(requests) AS requests,
+    sum(cost_usd) AS cost_usd,
+    sum(tokens_in) + sum(tokens_out) AS tokens
+FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+WHERE model IS NOT NULL OR priced_spans > 0
 GROUP BY ALL
 ORDER BY bucket, model;

@@ -1,11 +1,11 @@
 -- Screen: Overview, system health. Grain: one row per model with usage but no price
--- (price_status = 'unknown_model', cost NULL, never 0), whole lake.
+-- (price_status = 'unknown_model', cost NULL, never 0), whole lake. Rollup: filter_values.
 SELECT
-    coalesce(model, '(no model name)') AS model,
-    count(*) AS spans,
-    coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) AS tokens,
-    max(start_time) AS last_seen
-FROM spans
-WHERE price_status = 'unknown_model'
-GROUP BY model
+    coalesce(nullif(value, ''), '(no model name)') AS model,
+    sum(spans) AS spans,
+    sum(tokens) AS tokens,
+    max(last_start) AS last_seen
+FROM filter_values
+WHERE dimension = 'unpriced_model'
+GROUP BY value
 ORDER BY spans DESC, model;

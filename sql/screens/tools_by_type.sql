@@ -1,13 +1,19 @@
 -- Screen: Tools, performance by tool type. Grain: one row per tool type (groups as in tools_usage.sql).
-WITH tool_calls AS (
-    SELECT t.*
-    FROM filtered_spans($start, $end, $developers, $teams, [], $services, $repos) AS t
-    LEFT JOIN spans AS p
-        ON p.span_id = t.parent_span_id
-       AND p.event_date BETWEEN CAST($start AS DATE) - 1 AND CAST($end AS DATE)
-    WHERE t.span_kind = 'TOOL' AND lens_allowed($models, p.model)
-)
-SELECT
+-- Rollups: tool_calls; p50/p95 ≈ from latency_histogram (interpolated bucket middles, within ±6%).
+-- Both are added up per tool first, then per type.
+WITH per_tool AS (
+    SELECT tool_name, sum(calls) AS calls, sum(failures) AS failures
+    FROM filtered_tool_calls($start, $end, $developers, $teams, $models, $services, $repos)
+    GROUP BY tool_name
+),
+per_tool_bucket AS (
+    SELECT tool_name, bucket, sum(spans) AS spans
+    FROM filtered_latency($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE kind = 'tool'
+    GROUP BY tool_name, bucket
+),
+calls AS (
+    SELECT
     CASE
         WHEN tool_name LIKE 'mcp\_\_%' ESCAPE '\' THEN 'MCP'
         WHEN tool_name IN ('Read', 'NotebookRead', 'LS') THEN 'file read'
@@ -18,12 +24,52 @@ SELECT
         WHEN tool_name IN ('Task', 'Agent', 'Skill', 'SlashCommand', 'TodoWrite', 'ExitPlanMode') THEN 'agent'
         ELSE 'other'
     END AS tool_type,
-    count(*) AS calls,
-    count(DISTINCT tool_name) AS tools,
-    count(*) FILTER (WHERE is_error) AS failures,
-    failures / count(*) AS failure_rate,
-    quantile_cont(latency_ms, 0.50) AS p50_ms,
-    quantile_cont(latency_ms, 0.95) AS p95_ms
-FROM tool_calls
-GROUP BY ALL
+        count(DISTINCT tool_name) AS tools,
+        sum(calls) AS calls,
+        sum(failures) AS failures
+    FROM per_tool
+    GROUP BY ALL
+),
+latency AS (
+    SELECT
+        tool_type,
+        bucket,
+        sum(sum(spans)) OVER (PARTITION BY tool_type ORDER BY bucket) AS upto,
+        sum(sum(spans)) OVER (PARTITION BY tool_type) AS total
+    FROM (
+        SELECT
+    CASE
+        WHEN tool_name LIKE 'mcp\_\_%' ESCAPE '\' THEN 'MCP'
+        WHEN tool_name IN ('Read', 'NotebookRead', 'LS') THEN 'file read'
+        WHEN tool_name IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') THEN 'file edit'
+        WHEN tool_name IN ('Bash', 'BashOutput', 'KillShell', 'KillBash') THEN 'shell'
+        WHEN tool_name IN ('Grep', 'Glob') THEN 'search'
+        WHEN tool_name IN ('WebFetch', 'WebSearch') THEN 'web'
+        WHEN tool_name IN ('Task', 'Agent', 'Skill', 'SlashCommand', 'TodoWrite', 'ExitPlanMode') THEN 'agent'
+        ELSE 'other'
+    END AS tool_type,
+            bucket,
+            spans
+        FROM per_tool_bucket
+    )
+    GROUP BY tool_type, bucket
+),
+quantiles AS (
+    SELECT
+        tool_type,
+        latency_quantile(bucket, upto, total, 0.50) AS p50_ms,
+        latency_quantile(bucket, upto, total, 0.95) AS p95_ms
+    FROM latency
+    GROUP BY tool_type
+)
+SELECT
+    c.tool_type,
+    c.calls,
+    c.tools,
+    c.failures,
+    c.failures / c.calls AS failure_rate,
+    q.p50_ms,
+    q.p95_ms
+FROM calls AS c
+LEFT JOIN quantiles AS q USING (tool_type)
 ORDER BY calls DESC, tool_type;

@@ -1,26 +1,18 @@
 -- Screen: Tools, tool chains. Grain: one row per (tool, next tool) among the $top most used tools:
 -- consecutive TOOL spans of one session ordered by start_time. share = transitions / all
 -- transitions out of the same tool (counting those to tools outside the top).
-WITH tool_calls AS (
-    SELECT t.session_id, t.start_time, t.span_id, coalesce(t.tool_name, '(unnamed)') AS tool
-    FROM filtered_spans($start, $end, $developers, $teams, [], $services, $repos) AS t
-    LEFT JOIN spans AS p
-        ON p.span_id = t.parent_span_id
-       AND p.event_date BETWEEN CAST($start AS DATE) - 1 AND CAST($end AS DATE)
-    WHERE t.span_kind = 'TOOL' AND lens_allowed($models, p.model)
-),
-steps AS (
-    SELECT tool, lead(tool) OVER (PARTITION BY session_id ORDER BY start_time, span_id) AS next_tool
-    FROM tool_calls
-),
-pairs AS (
-    SELECT tool, next_tool, count(*) AS transitions
-    FROM steps
-    WHERE next_tool IS NOT NULL
+-- Rollups: tool_transitions (see its header for what a model filter approximates), tool_calls for the top tools.
+WITH pairs AS (
+    SELECT coalesce(from_tool, '(unnamed)') AS tool, coalesce(to_tool, '(unnamed)') AS next_tool, sum(transitions) AS transitions
+    FROM filtered_tool_transitions($start, $end, $developers, $teams, $models, $services, $repos)
     GROUP BY ALL
 ),
 top_tools AS (
-    SELECT tool FROM tool_calls GROUP BY tool ORDER BY count(*) DESC, tool LIMIT $top
+    SELECT coalesce(tool_name, '(unnamed)') AS tool
+    FROM filtered_tool_calls($start, $end, $developers, $teams, $models, $services, $repos)
+    GROUP BY ALL
+    ORDER BY sum(calls) DESC, tool
+    LIMIT $top
 )
 SELECT
     tool,

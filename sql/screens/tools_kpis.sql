@@ -1,19 +1,14 @@
 -- Screen: Tools, KPI row. Grain: one row for the filtered window's tool calls (TOOL spans;
 -- the model filter applies to the LLM span that called them).
-WITH tool_calls AS (
-    SELECT t.*
-    FROM filtered_spans($start, $end, $developers, $teams, [], $services, $repos) AS t
-    LEFT JOIN spans AS p
-        ON p.span_id = t.parent_span_id
-       AND p.event_date BETWEEN CAST($start AS DATE) - 1 AND CAST($end AS DATE)
-    WHERE t.span_kind = 'TOOL' AND lens_allowed($models, p.model)
-)
+-- Rollups: tool_calls; sessions from session_activity.
 SELECT
-    count(*) AS calls,
+    coalesce(sum(calls), 0) AS calls,
     count(DISTINCT tool_name) AS tools,
-    count(*) FILTER (WHERE is_error) AS failures,
-    failures / nullif(count(*), 0) AS failure_rate,
-    count(*) FILTER (WHERE accepted_flag IS NOT NULL) AS edits,
-    count(*) FILTER (WHERE accepted_flag) / nullif(edits, 0) AS acceptance_rate,
-    count(DISTINCT session_id) AS sessions
-FROM tool_calls;
+    coalesce(sum(failures), 0) AS failures,
+    sum(failures) / nullif(sum(calls), 0) AS failure_rate,
+    coalesce(sum(edits), 0) AS edits,
+    sum(accepted_edits) / nullif(sum(edits), 0) AS acceptance_rate,
+    (SELECT count(DISTINCT session_id)
+     FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+     WHERE tool_calls > 0) AS sessions
+FROM filtered_tool_calls($start, $end, $developers, $teams, $models, $services, $repos);

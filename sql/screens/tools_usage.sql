@@ -1,34 +1,62 @@
 -- Screen: Tools, per-tool table and charts. Grain: one row per tool in the filtered window.
 -- Tool calls are TOOL spans; the model filter applies to the LLM span that called them.
 -- tool_type groups: keep in step with tools_by_type.sql.
-WITH tool_calls AS (
-    SELECT t.*, p.model AS caller_model
-    FROM filtered_spans($start, $end, $developers, $teams, [], $services, $repos) AS t
-    LEFT JOIN spans AS p
-        ON p.span_id = t.parent_span_id
-       AND p.event_date BETWEEN CAST($start AS DATE) - 1 AND CAST($end AS DATE)
-    WHERE t.span_kind = 'TOOL' AND lens_allowed($models, p.model)
+-- Rollups: tool_calls; sessions from session_activity; p50/p95 ≈ from latency_histogram
+-- (the middle of the bucket holding the quantile, within ±6%).
+WITH calls AS (
+    SELECT
+        tool_name,
+        sum(calls) AS calls,
+        sum(failures) AS failures,
+        count(DISTINCT developer_id) AS developers
+    FROM filtered_tool_calls($start, $end, $developers, $teams, $models, $services, $repos)
+    GROUP BY tool_name
+),
+sessions AS (
+    SELECT tool_name, count(DISTINCT session_id) AS sessions
+    FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE tool_calls > 0
+    GROUP BY tool_name
+),
+latency AS (
+    SELECT
+        tool_name,
+        bucket,
+        sum(sum(spans)) OVER (PARTITION BY tool_name ORDER BY bucket) AS upto,
+        sum(sum(spans)) OVER (PARTITION BY tool_name) AS total
+    FROM filtered_latency($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE kind = 'tool'
+    GROUP BY tool_name, bucket
+),
+quantiles AS (
+    SELECT
+        tool_name,
+        latency_quantile(bucket, upto, total, 0.50) AS p50_ms,
+        latency_quantile(bucket, upto, total, 0.95) AS p95_ms
+    FROM latency
+    GROUP BY tool_name
 )
 SELECT
-    coalesce(tool_name, '(unnamed)') AS tool,
+    coalesce(c.tool_name, '(unnamed)') AS tool,
     CASE
-        WHEN tool_name LIKE 'mcp\_\_%' ESCAPE '\' THEN 'MCP'
-        WHEN tool_name IN ('Read', 'NotebookRead', 'LS') THEN 'file read'
-        WHEN tool_name IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') THEN 'file edit'
-        WHEN tool_name IN ('Bash', 'BashOutput', 'KillShell', 'KillBash') THEN 'shell'
-        WHEN tool_name IN ('Grep', 'Glob') THEN 'search'
-        WHEN tool_name IN ('WebFetch', 'WebSearch') THEN 'web'
-        WHEN tool_name IN ('Task', 'Agent', 'Skill', 'SlashCommand', 'TodoWrite', 'ExitPlanMode') THEN 'agent'
+        WHEN c.tool_name LIKE 'mcp\_\_%' ESCAPE '\' THEN 'MCP'
+        WHEN c.tool_name IN ('Read', 'NotebookRead', 'LS') THEN 'file read'
+        WHEN c.tool_name IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') THEN 'file edit'
+        WHEN c.tool_name IN ('Bash', 'BashOutput', 'KillShell', 'KillBash') THEN 'shell'
+        WHEN c.tool_name IN ('Grep', 'Glob') THEN 'search'
+        WHEN c.tool_name IN ('WebFetch', 'WebSearch') THEN 'web'
+        WHEN c.tool_name IN ('Task', 'Agent', 'Skill', 'SlashCommand', 'TodoWrite', 'ExitPlanMode') THEN 'agent'
         ELSE 'other'
     END AS tool_type,
-    count(*) AS calls,
-    count(*) FILTER (WHERE NOT is_error) AS successes,
-    count(*) FILTER (WHERE is_error) AS failures,
-    failures / count(*) AS failure_rate,
-    quantile_cont(latency_ms, 0.50) AS p50_ms,
-    quantile_cont(latency_ms, 0.95) AS p95_ms,
-    count(DISTINCT session_id) AS sessions,
-    count(DISTINCT developer_id) AS developers
-FROM tool_calls
-GROUP BY ALL
+    c.calls,
+    c.calls - c.failures AS successes,
+    c.failures,
+    c.failures / c.calls AS failure_rate,
+    q.p50_ms,
+    q.p95_ms,
+    coalesce(s.sessions, 0) AS sessions,
+    c.developers
+FROM calls AS c
+LEFT JOIN sessions AS s ON s.tool_name IS NOT DISTINCT FROM c.tool_name
+LEFT JOIN quantiles AS q ON q.tool_name IS NOT DISTINCT FROM c.tool_name
 ORDER BY calls DESC, tool;

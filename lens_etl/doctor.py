@@ -1,0 +1,215 @@
+"""Lake health: what is in the lake, what drifted, what a killed run left behind, and the fix.
+
+`diagnose` only reads (Parquet footers, file names, mtimes). `fix` finishes interrupted work,
+rewrites partitions that are fragmented, drifted or unsorted, drops orphans, refreshes stale
+rollups and rebuilds the views. Run `--fix` while no ingest is running: a live ingest's
+`*.tmp` files look exactly like a dead one's.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from . import rollups, warehouse
+from .config import Settings
+from .lake import FILE_SCHEMA, JOURNAL, Lake
+from .schema import PARTITION_COLUMN
+
+STATS_COLUMNS = ("start_time", "developer_id", "session_id")
+"""Columns whose row-group min/max let DuckDB skip row groups on the screens' filters."""
+
+
+@dataclass(frozen=True)
+class FileHealth:
+    name: str
+    bytes: int
+    rows: int
+    row_groups: int
+    stats: bool  # every row group has min/max on STATS_COLUMNS
+    sorted: bool  # row groups in start_time order, ranges not overlapping
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)  # "column: found -> expected"
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.missing or self.extra or self.types)
+
+
+@dataclass(frozen=True)
+class PartitionHealth:
+    day: date
+    files: list[FileHealth]
+
+    @property
+    def needs_rewrite(self) -> bool:
+        return any(f.drifted or not f.stats or not f.sorted for f in self.files)
+
+
+@dataclass(frozen=True)
+class Report:
+    partitions: list[PartitionHealth]
+    compact_min_files: int
+    tmp_files: list[str]
+    journals: list[str]
+    orphan_rollups: list[str]  # rollup partitions of days with no spans
+    stale_days: list[date]  # span partitions whose rollups are missing or older than the spans
+    dead_letter_files: int
+    run_files: int
+
+    @property
+    def fragmented(self) -> list[date]:
+        return [p.day for p in self.partitions if len(p.files) >= self.compact_min_files]
+
+    def problems(self) -> list[str]:
+        """One line per thing `--fix` would change; empty when the lake is healthy."""
+        found = [f"leftover temp file {name}" for name in self.tmp_files]
+        found += [f"unfinished compaction journal {name}" for name in self.journals]
+        found += [f"{day}: {n} files (compacted at {self.compact_min_files})" for day, n in
+                  ((p.day, len(p.files)) for p in self.partitions) if day in self.fragmented]
+        for part in self.partitions:
+            for f in part.files:
+                if f.missing:
+                    found.append(f"{part.day}/{f.name}: missing columns {', '.join(f.missing)}")
+                if f.extra:
+                    found.append(f"{part.day}/{f.name}: extra columns {', '.join(f.extra)}")
+                if f.types:
+                    found.append(f"{part.day}/{f.name}: type differences {'; '.join(f.types)}")
+                if not f.stats:
+                    found.append(f"{part.day}/{f.name}: no min/max statistics on {', '.join(STATS_COLUMNS)}")
+                if not f.sorted:
+                    found.append(f"{part.day}/{f.name}: row groups not sorted by start_time")
+        found += [f"rollup without spans {name}" for name in self.orphan_rollups]
+        found += [f"{day}: rollups missing or stale" for day in self.stale_days]
+        return found
+
+    def to_json(self) -> dict[str, object]:
+        body = asdict(self)
+        body["problems"] = self.problems()
+        return body
+
+
+def inspect_file(path: Path) -> FileHealth:
+    """Footer facts of one span file, against the canonical file schema."""
+    parquet = pq.ParquetFile(path)
+    meta = parquet.metadata
+    schema = parquet.schema_arrow
+    expected = {f.name: f.type for f in FILE_SCHEMA}
+    found = {f.name: f.type for f in schema}
+    columns = [name for name in STATS_COLUMNS if name in found]
+    stats = len(columns) == len(STATS_COLUMNS)
+    ranges = []
+    for index in range(meta.num_row_groups):
+        group = meta.row_group(index)
+        by_name = {group.column(i).path_in_schema: group.column(i).statistics for i in range(group.num_columns)}
+        for name in columns:
+            statistics = by_name.get(name)
+            if group.num_rows and (statistics is None or not statistics.has_min_max):
+                stats = False
+        start = by_name.get("start_time")
+        if start is not None and start.has_min_max:
+            ranges.append((start.min, start.max))
+    ordered = all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:]))
+    return FileHealth(
+        name=path.name,
+        bytes=path.stat().st_size,
+        rows=meta.num_rows,
+        row_groups=meta.num_row_groups,
+        stats=stats,
+        sorted=ordered,
+        missing=[name for name in expected if name not in found],
+        extra=[name for name in found if name not in expected],
+        types=[f"{name}: {found[name]} -> {kind}" for name, kind in expected.items()
+               if name in found and found[name] != kind],
+    )
+
+
+def _day(folder: Path) -> date | None:
+    try:
+        return date.fromisoformat(folder.name.split("=", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _span_days(spans_dir: Path) -> dict[date, Path]:
+    folders = {_day(p): p for p in spans_dir.glob(f"{PARTITION_COLUMN}=*") if p.is_dir()}
+    return {day: folder for day, folder in sorted(folders.items(), key=lambda kv: str(kv[0])) if day is not None}
+
+
+def _relative(settings: Settings, path: Path) -> str:
+    return str(path.relative_to(settings.data_dir))
+
+
+def diagnose(settings: Settings) -> Report:
+    """Read-only: look at every span file's footer and every folder the lake keeps."""
+    days = _span_days(settings.spans_dir)
+    partitions = [PartitionHealth(day, [inspect_file(p) for p in sorted(folder.glob("*.parquet"))])
+                  for day, folder in days.items()]
+    tmp_files = [_relative(settings, p) for folder in (settings.lake_dir, settings.deadletter_dir, settings.runs_dir)
+                 for p in sorted(folder.rglob("*.tmp"))]
+    journals = [_relative(settings, p) for p in sorted(settings.spans_dir.glob(f"{PARTITION_COLUMN}=*/{JOURNAL}"))]
+    orphans = [_relative(settings, folder) for name in rollups.ROLLUPS
+               for folder in sorted(rollups.rollup_dir(settings, name).glob(f"{PARTITION_COLUMN}=*"))
+               if _day(folder) not in days]
+    return Report(
+        partitions=partitions,
+        compact_min_files=settings.compact_min_files,
+        tmp_files=tmp_files,
+        journals=journals,
+        orphan_rollups=orphans,
+        stale_days=rollups.stale_days(settings) if days else [],
+        dead_letter_files=len(list(settings.deadletter_dir.glob("*.parquet"))),
+        run_files=len(list(settings.runs_dir.glob("*.parquet"))),
+    )
+
+
+def fix(settings: Settings) -> Report:
+    """Repair what `diagnose` finds, in dependency order; returns the report after the fix."""
+    before = diagnose(settings)
+    lake = Lake(settings.spans_dir, "doctor")  # its constructor runs recover(): journals, span .tmp files
+    try:
+        lake.compact(min_files=2)  # many files, or drifted ones among others: merged and conformed
+        lake.compact(min_files=1, days=[p.day for p in before.partitions if p.needs_rewrite and len(p.files) == 1])
+    finally:
+        lake.close()
+    for name in before.tmp_files:
+        (settings.data_dir / name).unlink(missing_ok=True)
+    for name in before.orphan_rollups:
+        shutil.rmtree(settings.data_dir / name, ignore_errors=True)
+    rollups.refresh_stale(settings)
+    warehouse.build(settings)
+    return diagnose(settings)
+
+
+def render(report: Report) -> None:
+    """The report as tables on the terminal (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="span partitions", title_justify="left")
+    for column in ("day", "files", "MB", "rows", "row groups", "stats", "sorted", "schema"):
+        table.add_column(column, justify="right" if column in {"files", "MB", "rows", "row groups"} else "left")
+    for part in report.partitions:
+        files = part.files
+        drift = sum(f.drifted for f in files)
+        table.add_row(
+            str(part.day), str(len(files)), f"{sum(f.bytes for f in files) / 1e6:.2f}",
+            f"{sum(f.rows for f in files):,}", str(sum(f.row_groups for f in files)),
+            "ok" if all(f.stats for f in files) else "[red]missing[/red]",
+            "ok" if all(f.sorted for f in files) else "[red]no[/red]",
+            "ok" if not drift else f"[red]{drift} drifted[/red]",
+        )
+    console.print(table)
+    console.print(f"dead-letter files: {report.dead_letter_files:,} · run files: {report.run_files:,}")
+    problems = report.problems()
+    if not problems:
+        console.print("[green]lake healthy[/green]")
+        return
+    console.print(f"[red]{len(problems)} problem(s)[/red] (python -m lens_etl doctor --fix repairs them):")
+    for line in problems:
+        console.print(f"  - {line}", markup=False, highlight=False)

@@ -1,0 +1,56 @@
+-- The screens' smaller per-day rollups (sql/rollups/*.sql, computed per day by every ingest and
+-- read from one file per month, lens_etl/rollups.py): event_date is the day. Their headers say the grain.
+-- tool_calls: TOOL spans per hour, developer, team, service, repo, caller model and tool.
+CREATE OR REPLACE VIEW tool_calls AS
+SELECT * FROM {{tool_calls}}
+WHERE lens_in_scope(developer_id, team);
+
+-- session_activity: sessions per day and filter values (model, caller model, tool), for distinct counts.
+CREATE OR REPLACE VIEW session_activity AS
+SELECT * FROM {{session_activity}}
+WHERE lens_in_scope(developer_id, team);
+
+-- latency_histogram: request and tool-call latency counts in log buckets (20 per decade, quantiles ≈ ±6%).
+CREATE OR REPLACE VIEW latency_histogram AS
+SELECT * FROM {{latency_histogram}}
+WHERE lens_in_scope(developer_id, team);
+
+-- tool_transitions: consecutive tool calls of a session (from tool -> to tool) per day.
+CREATE OR REPLACE VIEW tool_transitions AS
+SELECT * FROM {{tool_transitions}}
+WHERE lens_in_scope(developer_id, team);
+
+-- error_types: failed model calls per day, model and error class.
+CREATE OR REPLACE VIEW error_types AS
+SELECT * FROM {{error_types}}
+WHERE lens_in_scope(developer_id, team);
+
+-- filter_values: the values of each filter dimension per day, the day's bounds, unpriced models.
+CREATE OR REPLACE VIEW filter_values AS
+-- A developer's session (lens_scoped(), see 00_spans.sql) gets the same rows computed from their
+-- own spans (as sql/rollups/filter_values.sql does per day): the rollup names everyone. The
+-- variable is folded when the query is planned, so the other branch costs nothing.
+SELECT * FROM {{filter_values}}
+WHERE NOT lens_scoped()
+UNION ALL BY NAME
+SELECT
+    event_date,
+    dimension,
+    value,
+    count(*) AS spans,
+    coalesce(sum(tokens_total), 0) AS tokens,
+    min(start_time) AS first_start,
+    max(start_time) AS last_start,
+    max(ingested_at) AS last_ingested
+FROM spans,
+LATERAL (VALUES
+    ('(all)', NULL),
+    ('developers', developer_id),
+    ('teams', team),
+    ('models', model),
+    ('services', service_name),
+    ('repos', repo_slug),
+    ('unpriced_model', CASE WHEN price_status = 'unknown_model' THEN coalesce(model, '') END)
+) AS d(dimension, value)
+WHERE lens_scoped() AND (dimension = '(all)' OR value IS NOT NULL)
+GROUP BY ALL;

@@ -1,0 +1,161 @@
+"""lens_etl doctor: a small lake with injected problems is reported, fixed, and then clean."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from lens_etl import doctor, lake as lake_module
+from lens_etl.config import Settings
+from lens_etl.lake import JOURNAL, Lake, partition_dir
+from lens_etl.pipeline import ingest
+from lens_etl.rollups import rollup_dir
+from lens_etl.sources.files import read_files
+from lens_etl.warehouse import connect_readonly
+
+from conftest import write_synthetic_export
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    paths, identity = write_synthetic_export(tmp_path / "export")
+    settings = Settings(data_dir=tmp_path / "data", identity_file=identity)
+    ingest(settings, "file", "synthetic", read_files(paths, settings.batch_bytes))
+    return settings
+
+
+def _days(settings: Settings) -> list[date]:
+    return [p.day for p in doctor.diagnose(settings).partitions]
+
+
+def _span_count(settings: Settings) -> int:
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            "SELECT count(DISTINCT span_id) FROM read_parquet(?, union_by_name = true)",
+            [str(settings.spans_dir / "event_date=*" / "*.parquet")],
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def _inject_problems(settings: Settings) -> dict[str, date]:
+    """One of each: a dead .tmp, a half-finished compaction, a file missing a column, a file
+    without statistics, rollups deleted and stale, a rollup partition with no spans."""
+    days = _days(settings)
+    tmp_day, journal_day, drift_day, nostats_day, missing_day, stale_day = days[:6]
+    (partition_dir(settings.spans_dir, tmp_day) / "part-dead-00001.parquet.tmp").write_bytes(b"PAR1 half a file")
+
+    folder = partition_dir(settings.spans_dir, journal_day)
+    (original,) = sorted(folder.glob("*.parquet"))
+    shutil.copy(original, folder / "part-compact-deadbeef0000.parquet")  # renamed in, inputs not yet deleted
+    (folder / JOURNAL).write_text(json.dumps({"output": "part-compact-deadbeef0000.parquet", "inputs": [original.name]}))
+
+    (drifted,) = sorted(partition_dir(settings.spans_dir, drift_day).glob("*.parquet"))
+    lake_module.write_parquet_atomic(pq.read_table(drifted).drop_columns(["repo_slug"]), drifted)
+
+    (plain,) = sorted(partition_dir(settings.spans_dir, nostats_day).glob("*.parquet"))
+    pq.write_table(pq.read_table(plain), plain, write_statistics=False)
+
+    shutil.rmtree(partition_dir(rollup_dir(settings, "hourly_metrics"), missing_day))
+    (spans,) = sorted(partition_dir(settings.spans_dir, stale_day).glob("*.parquet"))
+    stamp = spans.stat().st_mtime - 60  # the rollups predate the spans
+    os.utime(partition_dir(rollup_dir(settings, "error_types"), stale_day) / "rollup.parquet", (stamp, stamp))
+
+    orphan = partition_dir(rollup_dir(settings, "tool_calls"), date(2001, 1, 1))
+    shutil.copytree(partition_dir(rollup_dir(settings, "tool_calls"), tmp_day), orphan)
+    return {"tmp": tmp_day, "journal": journal_day, "drift": drift_day, "nostats": nostats_day,
+            "missing": missing_day, "stale": stale_day}
+
+
+def test_fresh_lake_is_healthy_and_described(settings: Settings) -> None:
+    report = doctor.diagnose(settings)
+    assert report.problems() == []
+    assert len(report.partitions) >= 6
+    assert sum(f.rows for p in report.partitions for f in p.files) == _span_count(settings)
+    assert all(f.stats and f.sorted and not f.drifted for p in report.partitions for f in p.files)
+    assert report.dead_letter_files == 1 and report.run_files == 1  # the export has one malformed line
+
+
+def test_doctor_reports_each_injected_problem(settings: Settings) -> None:
+    days = _inject_problems(settings)
+    problems = "\n".join(doctor.diagnose(settings).problems())
+    assert f"event_date={days['tmp']}/part-dead-00001.parquet.tmp" in problems
+    assert f"event_date={days['journal']}/{JOURNAL}" in problems
+    assert f"{days['drift']}/" in problems and "missing columns repo_slug" in problems
+    assert f"{days['nostats']}/" in problems and "no min/max statistics" in problems
+    assert f"{days['missing']}: rollups missing or stale" in problems
+    assert f"{days['stale']}: rollups missing or stale" in problems
+    assert "rollups/tool_calls/event_date=2001-01-01" in problems
+    # diagnosing changes nothing: the dead run's files are still there
+    assert (partition_dir(settings.spans_dir, days["journal"]) / JOURNAL).exists()
+    assert any(partition_dir(settings.spans_dir, days["tmp"]).glob("*.tmp"))
+
+
+def test_fix_repairs_everything_and_a_second_run_is_clean(settings: Settings) -> None:
+    spans = _span_count(settings)
+    days = _inject_problems(settings)
+    after = doctor.fix(settings)
+    assert after.problems() == []
+    assert doctor.diagnose(settings).problems() == []
+    assert not any(settings.data_dir.rglob("*.tmp"))
+    assert not any(settings.spans_dir.rglob(JOURNAL))
+    assert not partition_dir(rollup_dir(settings, "tool_calls"), date(2001, 1, 1)).exists()
+    assert partition_dir(rollup_dir(settings, "hourly_metrics"), days["missing"]).exists()
+    (fixed,) = sorted(partition_dir(settings.spans_dir, days["drift"]).glob("*.parquet"))
+    assert pq.read_schema(fixed) == lake_module.FILE_SCHEMA
+    assert _span_count(settings) == spans
+    con = connect_readonly(settings.duckdb_path)
+    try:
+        from_spans = con.execute("SELECT count(*), sum(tokens_in) FROM spans").fetchone()
+        from_rollup = con.execute("SELECT sum(spans), sum(tokens_in) FROM daily_metrics").fetchone()
+    finally:
+        con.close()
+    assert from_spans == (spans, from_rollup[1]) and from_rollup[0] == spans
+
+
+def test_cli_json_exit_codes(settings: Settings) -> None:
+    _inject_problems(settings)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LENS_DATA_DIR": str(settings.data_dir)}
+
+    def run(*flags: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lens_etl", "doctor", *flags], env=env, cwd=settings.data_dir.parent,
+                              capture_output=True, text=True, timeout=300)
+
+    broken = run("--json")
+    assert broken.returncode == 1, broken.stderr
+    assert len(json.loads(broken.stdout)["problems"]) >= 7
+    fixed = run("--fix")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "lake healthy" in fixed.stdout
+    clean = run()
+    assert clean.returncode == 0 and "lake healthy" in clean.stdout
+
+
+def test_compaction_writes_sorted_row_groups_with_statistics(settings: Settings, monkeypatch) -> None:
+    """Small row groups make several per file: each has min/max, and start_time ranges do not
+    overlap, so DuckDB can skip row groups on a time filter."""
+    monkeypatch.setattr(lake_module, "ROW_GROUP_ROWS", 8)
+    day = max(_days(settings), key=lambda d: sum(f.rows for f in doctor.diagnose(settings).partitions[_days(settings).index(d)].files))
+    lake = Lake(settings.spans_dir, "test")
+    try:
+        assert lake.compact(min_files=1, days=[day]) == 1
+        (path,) = lake.files(day)
+    finally:
+        lake.close()
+    health = doctor.inspect_file(path)
+    assert health.row_groups > 1 and health.stats and health.sorted
+    meta = pq.ParquetFile(path).metadata
+    starts = [meta.row_group(i).column(lake_module.FILE_SCHEMA.get_field_index("start_time")).statistics for i in range(meta.num_row_groups)]
+    assert all(s.has_min_max for s in starts)
+    assert all(a.max <= b.min for a, b in zip(starts, starts[1:]))

@@ -1,0 +1,104 @@
+"""The screens read rollups, and show the numbers the raw-span queries gave.
+
+Each query in sql/screens/ that moved onto rollups runs next to its raw-span original
+(tests/fixtures/raw_screens/) on the sample lake, under several filter sets; the rows must match.
+Latency quantiles come from a log histogram (20 buckets a decade) and must be within
+half a bucket (±6%).
+"""
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from lens_etl.warehouse import connect_readonly
+
+from conftest import build_sample_lake
+
+SCREENS = Path(__file__).resolve().parent.parent / "sql" / "screens"
+RAW = Path(__file__).resolve().parent / "fixtures" / "raw_screens"
+QUERIES = sorted(p.stem for p in RAW.glob("*.sql"))
+QUANTILES = {"p05_ms", "p25_ms", "p50_ms", "p75_ms", "p95_ms", "p99_ms", "p95_latency_ms"}
+# any_value() picks one of the group's values; lags are measured against now()
+IGNORED = {"example_message", "repo", "lag_s", "last_ingest_age_s"}
+DROPPED = {"p95_tokens_in", "p95_tokens_out"}  # token quantiles: no rollup keeps them
+# Tool chains under a model filter are approximated (sql/rollups/tool_transitions.sql)
+APPROXIMATE_UNDER_MODEL_FILTER = {"tools_chains"}
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    settings = build_sample_lake(tmp_path_factory.mktemp("screens") / "data")
+    return connect_readonly(settings.duckdb_path)
+
+
+def filter_sets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The whole data range, then one value of each dimension, and a 2-day window (hourly buckets)."""
+    first, newest = con.execute("SELECT min(start_time), max(start_time) FROM spans").fetchone()
+    start = datetime.combine(first.date(), datetime.min.time())
+    end = datetime.combine(newest.date() + timedelta(days=1), datetime.min.time())
+    top = con.execute("""
+        SELECT arg_max(developer_id, n), arg_max(team, n), arg_max(model, n), arg_max(service_name, n), arg_max(repo_slug, n)
+        FROM (SELECT developer_id, team, model, service_name, repo_slug, count(*) AS n FROM spans
+              WHERE developer_id IS NOT NULL AND team IS NOT NULL AND model IS NOT NULL AND repo_slug IS NOT NULL
+              GROUP BY ALL)
+    """).fetchone()
+    base = {"start": start, "end": end, "developers": [], "teams": [], "models": [], "services": [], "repos": []}
+    sets = [base]
+    for name, value in zip(("developers", "teams", "models", "services", "repos"), top):
+        sets.append({**base, name: [value]})
+    sets.append({**base, "start": end - timedelta(days=2), "bucket": "hour"})
+    return sets
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> tuple[list[str], list[tuple]]:
+    names = set(_PARAM.findall(_COMMENT.sub("", sql)))
+    cursor = con.cursor()
+    cursor.execute("SET TimeZone = 'UTC'")
+    result = cursor.execute(sql, {k: params[k] for k in names})
+    return [d[0] for d in result.description], result.fetchall()
+
+
+def same(column: str, raw: Any, rolled: Any) -> bool:
+    if raw is None or rolled is None:
+        return raw is None and rolled is None
+    if column in QUANTILES:
+        # both interpolate between the same two ranks; the rollup knows each value only as the
+        # middle of its bucket (10^(1/20) wide), so it is within half a bucket: ±6%
+        return raw == rolled == 0 or (raw > 0 and rolled > 0 and abs(math.log10(rolled / raw)) <= 1 / 40 + 1e-9)
+    if isinstance(raw, float) or isinstance(rolled, float):
+        return math.isclose(float(raw), float(rolled), rel_tol=1e-9, abs_tol=1e-9)
+    return raw == rolled
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_rollup_query_gives_the_raw_numbers(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    raw_sql = (RAW / f"{name}.sql").read_text(encoding="utf-8")
+    sql = (SCREENS / f"{name}.sql").read_text(encoding="utf-8")
+    assert "filtered_spans" not in sql and "FROM spans" not in sql, "the screen query still reads raw spans"
+    developer = con.execute("SELECT developer_id FROM spans GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    for filters in filter_sets(con):
+        if name in APPROXIMATE_UNDER_MODEL_FILTER and filters["models"]:
+            continue
+        params = {"bucket": "day", "limit": 10, "top": 8, "search": "", "developer": developer, **filters}
+        raw_columns, raw_rows = run(con, raw_sql, params)
+        columns, rows = run(con, sql, params)
+        assert [c for c in raw_columns if c not in DROPPED] == columns
+        assert len(rows) == len(raw_rows), (name, filters)
+        for raw_row, row in zip(raw_rows, rows):
+            raw_values = dict(zip(raw_columns, raw_row))
+            for column, value in zip(columns, row):
+                if column not in IGNORED:
+                    assert same(column, raw_values[column], value), (name, column, raw_values[column], value, filters)
+
+
+def test_the_sample_lake_exercises_every_rollup(con: duckdb.DuckDBPyConnection) -> None:
+    for view in ("tool_calls", "session_activity", "latency_histogram", "tool_transitions", "error_types", "filter_values"):
+        assert con.execute(f"SELECT count(*) FROM {view}").fetchone()[0] > 0, view
