@@ -32,9 +32,16 @@ def rollup_dir(settings: Settings, name: str) -> Path:
     return settings.lake_dir / "rollups" / name
 
 
-def _spans_view_sql(files: list[Path]) -> str:
+def _load_day(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> None:
+    """One day's span files into memory once, for all the rollups that read them."""
     quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
-    relation = f"read_parquet([{quoted}], union_by_name = true, hive_partitioning = true, hive_types = {{'event_date': DATE}})"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet([{quoted}], union_by_name = true, "
+        f"hive_partitioning = true, hive_types = {{'event_date': DATE}})"
+    )
+
+
+def _spans_view_sql(relation: str) -> str:
     return (SQL_DIR / "00_spans.sql").read_text(encoding="utf-8").replace("{{spans}}", relation)
 
 
@@ -48,13 +55,21 @@ def refresh(settings: Settings, days: list[date]) -> int:
     try:
         for day in sorted(touched | following):
             files = lake.files(day)
-            for name in ROLLUPS if day in touched else LOOKBACK:
+            names = ROLLUPS if day in touched else LOOKBACK
+            if not files:
+                for name in names:
+                    shutil.rmtree(partition_dir(rollup_dir(settings, name), day), ignore_errors=True)
+                continue
+            _load_day(con, "day_rows", files)
+            previous = lake.files(day - timedelta(days=1))
+            if previous:
+                _load_day(con, "previous_rows", previous)
+            for name in names:
                 target = partition_dir(rollup_dir(settings, name), day) / "rollup.parquet"
-                if not files:
-                    shutil.rmtree(target.parent, ignore_errors=True)
-                    continue
-                previous = lake.files(day - timedelta(days=1)) if name in LOOKBACK else []
-                con.execute(_spans_view_sql(previous + files))
+                with_previous = name in LOOKBACK and previous
+                con.execute(_spans_view_sql(
+                    "(SELECT * FROM previous_rows UNION ALL BY NAME SELECT * FROM day_rows)" if with_previous else "day_rows"
+                ))
                 table = con.execute((SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")).to_arrow_table()
                 write_parquet_atomic(table, target)
         _compact(settings, con, {f"{day:%Y-%m}" for day in touched | following})
