@@ -5,13 +5,12 @@ import streamlit as st
 
 from lens_etl.config import load_settings
 from lens_etl.errors import LensError
-from lens_etl.users import User
 from pages._auth import gate, log_view, sidebar_account
 from pages._common import render_sidebar_filters
 
 st.set_page_config(page_title="Lens", page_icon="🔭", layout="wide")
 
-def visible_pages(user: User) -> list[st.Page]:
+def visible_pages(role: str) -> list[st.Page]:
     """The screens this user may open: data pages for everyone (a developer's rows are scoped
     in the query layer), the audit log for admins."""
     pages = [
@@ -23,7 +22,7 @@ def visible_pages(user: User) -> list[st.Page]:
         st.Page("pages/cost.py", title="Cost", icon="💰"),
         st.Page("pages/live.py", title="Live", icon="📡"),
     ]
-    if user.role == "admin":
+    if role == "admin":
         pages.append(st.Page("pages/audit.py", title="Audit", icon="🛡️"))
     return pages
 
@@ -35,7 +34,7 @@ except LensError as exc:
     st.stop()
 sidebar_account(user)  # before navigation: a page change must not drop the logout click
 # Navigation next: a run that stops early (no data yet) must still have registered the pages.
-page = st.navigation(visible_pages(user))
+page = st.navigation(visible_pages(user.role))
 try:
     log_view(page.title, render_sidebar_filters())
     page.run()

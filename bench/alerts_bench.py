@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import platform
 import statistics
 import time
@@ -30,6 +31,8 @@ def lake(work: Path, days: int, per_day: int) -> Settings:
     marker = settings.data_dir / "synth.json"
     wanted = {"days": days, "per_day": per_day, "end": (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat()}
     if not marker.is_file() or json.loads(marker.read_text()) != wanted:
+        # From scratch: synth adds one part per day, so a stale lake's days would be counted twice.
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
         synth.build_lake(settings, days, per_day)
         marker.write_text(json.dumps(wanted))
     warehouse.build(settings)

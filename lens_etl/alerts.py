@@ -326,7 +326,8 @@ def query_params(settings: Settings, sql: str, rules: Sequence[Rule], now: datet
         slot = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
         params = {"rule_ids": params["rule_ids"], "names": params["names"], "thresholds": params["thresholds"],
                   "metrics": [r.metric for r in rules], "weeks": weeks, "mad_floors": [MAD_FLOORS[r.metric] for r in rules],
-                  "slot": slot, "min_start": slot - timedelta(days=7 * max(weeks) + 7)}
+                  "slot": slot, "min_start": slot - timedelta(days=7 * max(weeks) + 7),
+                  "slot_dates": [(slot - timedelta(days=7 * k)).date() for k in range(max(weeks) + 1)]}
     elif sql == "source_silent":
         params = {k: params[k] for k in ("now", "rule_ids", "scopes", "names", "thresholds")}
         params["min_start"] = now - timedelta(days=max(r.baseline_days for r in rules))
@@ -335,7 +336,31 @@ def query_params(settings: Settings, sql: str, rules: Sequence[Rule], now: datet
         params["min_start"] = min(params["baseline_starts"])
         if sql == "latency_p95":
             del params["kinds"]
+        if sql == "error_rate":
+            params |= _whole_hours(rules, params["window_starts"], params["baseline_starts"], now)
+            del params["min_start"]
     return params
+
+
+def _whole_hours(rules: Sequence[Rule], window_starts: list[datetime], baseline_starts: list[datetime],
+                 now: datetime) -> dict[str, Any]:
+    """The whole hours [hour_start, hour_end) of each rule's baseline (its start rounded down to the
+    hour), read from hourly_metrics; the spans give the rest, from `span_start`. The rollup has no
+    `source`: a source rule (or a baseline within one hour) reads only spans (hour_start = hour_end)."""
+    starts, ends, span_starts = [], [], []
+    for rule, window_start, baseline_start in zip(rules, window_starts, baseline_starts):
+        start = baseline_start.replace(minute=0, second=0, microsecond=0)
+        end = window_start.replace(minute=0, second=0, microsecond=0)
+        if rule.scope == "source" or start >= end:
+            start = end = window_start
+            span_starts.append(baseline_start)
+        else:
+            span_starts.append(end)
+        starts.append(start)
+        ends.append(end)
+    ranges = [(s, e) for s, e in zip(starts, ends) if s < e]
+    return {"hour_starts": starts, "hour_ends": ends, "span_start": min(span_starts),
+            "hours_min": min((s for s, _ in ranges), default=now), "hours_max": max((e for _, e in ranges), default=now)}
 
 
 def evaluate(settings: Settings, rules: Sequence[Rule] | None = None, now: datetime | None = None) -> list[Firing]:

@@ -5,6 +5,9 @@ import json
 import os
 import random
 import secrets
+import subprocess
+import sys
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -19,7 +22,8 @@ from lens_etl.sources.files import read_files
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = ROOT / "data" / "samples"
 NOT_SPANS = {"README.md", "manifest.json", "identity.yaml"}
 
 SYNTHETIC_END = datetime(2026, 11, 20, tzinfo=timezone.utc)
@@ -179,6 +183,55 @@ def log_in_as(at: AppTest, username: str = "admin") -> AppTest:
                        "email": entry.get("email"), "roles": entry.get("roles")}.items():
         at.session_state[key] = value
     return at
+
+
+# --- the app in a browser (tests/test_browser*.py) ------------------------------------------------
+
+def cli_add_user(credentials: Path, data_dir: Path, name: str, role: str, *scope: str,
+                 password: str = TEST_PASSWORD) -> None:
+    """`python -m lens_etl users add NAME --role ROLE [--developer ID]`, the password on stdin."""
+    env = {**os.environ, "LENS_CREDENTIALS_FILE": str(credentials), "LENS_DATA_DIR": str(data_dir),
+           "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "lens_etl", "users", "add", name, "--role", role, *scope],
+                          input=password + "\n", text=True, capture_output=True, env=env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+@contextmanager
+def app_server(data_dir: Path, credentials: Path, log: Path) -> Iterator[str]:
+    """`streamlit run app.py` (bench/run.py's server) with this credentials file, a fresh cookie key
+    and no secrets file, through the env the app reads; yields the base URL."""
+    from bench.run import streamlit_server
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LENS_CREDENTIALS_FILE", str(credentials))
+        env.setenv("LENS_SECRETS_FILE", str(credentials.with_name("secrets.toml")))
+        env.setenv("LENS_COOKIE_KEY", secrets.token_urlsafe(32))
+        with streamlit_server(data_dir, log) as url:
+            yield url
+
+
+def fill_login_form(page: object, base_url: str, username: str, password: str = TEST_PASSWORD) -> None:
+    """Open the app and submit its login form (Playwright)."""
+    page.goto(base_url + "/")
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def wait_signed_in(page: object, timeout_ms: int = 90_000) -> None:
+    """Until the sidebar names the logged-in user (after the form, or the cookie on a new page load)."""
+    page.get_by_text("Signed in as").wait_for(timeout=timeout_ms)
+
+
+def wait_for_cookie(page: object, present: bool, timeout_ms: int = 60_000) -> None:
+    from pages._auth import COOKIE_NAME
+
+    for _ in range(timeout_ms // 200):
+        if any(c["name"] == COOKIE_NAME for c in page.context.cookies()) == present:
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the login cookie is {'missing' if present else 'still set'}")
 
 
 @pytest.fixture(scope="session")

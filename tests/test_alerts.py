@@ -230,6 +230,19 @@ def test_injected_anomalies_fire_and_clean_lakes_stay_quiet(scenarios: list[Scen
     assert (precision, recall) == (1.0, 1.0), misses
 
 
+def test_error_rate_baseline_from_the_hourly_rollup_equals_the_spans(scenarios: list[Scenario]) -> None:
+    """A total rule reads its baseline's whole hours from hourly_metrics; a source rule (the rollup
+    has no source) reads only spans. On hour-aligned windows their numbers must agree."""
+    rules = [alerts.make_rule({"id": scope, "type": "error_spike", "scope": scope, "name": name, "minutes": 40,
+                               "threshold": 1e-9, "min_count": 0}) for scope, name in (("total", ""), ("source", "file"))]
+    params = alerts.query_params(scenarios[1].settings, "error_rate", rules, NOW)
+    assert params["hour_starts"][0] < params["hour_ends"][0] and params["hour_starts"][1] == params["hour_ends"][1]
+    by_id = {f.rule_id: f for f in alerts.evaluate(scenarios[1].settings, rules, now=NOW)}
+    assert by_id["total"].count > 0 and by_id["total"].baseline > 0
+    assert (by_id["total"].value, by_id["total"].count) == (by_id["source"].value, by_id["source"].count)
+    assert by_id["total"].baseline == pytest.approx(by_id["source"].baseline)
+
+
 def test_every_firing_carries_numbers_message_and_link(scenarios: list[Scenario]) -> None:
     rules = [alerts.make_rule(r) for r in RULES]
     firings = alerts.evaluate(scenarios[1].settings, rules, now=NOW)

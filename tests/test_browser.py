@@ -1,4 +1,5 @@
-"""Browser tests: every page of `streamlit run app.py` in Debian's chromium, driven by Playwright.
+"""Browser tests: every page of `streamlit run app.py` in Debian's chromium, driven by Playwright,
+logged in through the real form as an admin made with `python -m lens_etl users add`.
 
 Screenshots land in tests/artifacts/<page>.png (gitignored) for a human look.
 """
@@ -10,7 +11,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from bench.run import CHROMIUM, app_pages, chromium_page, page_url, streamlit_server, wait_rendered
+from bench.run import CHROMIUM, app_pages, chromium_page, wait_rendered
+from conftest import app_server, cli_add_user, fill_login_form, wait_signed_in
 from lens_etl.config import Settings
 from lens_etl.warehouse import connect_readonly
 
@@ -24,15 +26,31 @@ CHART_PAGES = {"overview", "developers", "models", "tools", "cost", "live"}
 
 
 @pytest.fixture(scope="module")
-def base_url(sample_settings: Settings) -> Iterator[str]:
-    with streamlit_server(sample_settings.data_dir, ARTIFACTS / "streamlit.log") as url:
+def base_url(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    credentials = tmp_path_factory.mktemp("browser-auth") / "credentials.yaml"
+    cli_add_user(credentials, sample_settings.data_dir, "browser-admin", "admin")
+    with app_server(sample_settings.data_dir, credentials, ARTIFACTS / "streamlit.log") as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def browser_page() -> Iterator[object]:
+def browser_page(base_url: str) -> Iterator[object]:
+    """One browser session, logged in once; the tests move through the sidebar from there."""
     with chromium_page() as page:
+        fill_login_form(page, base_url, "browser-admin")
+        wait_signed_in(page)
+        page.wait_for_selector('[data-testid="stVegaLiteChart"] svg.marks', timeout=90_000)  # the Overview has drawn
         yield page
+
+
+def open_page(page: object, name: str) -> dict:
+    """Go to a screen the way a user does once signed in: its link in the sidebar."""
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{"" if name == "overview" else name}"]').first
+    link.click()
+    page.wait_for_url(f"**/{'' if name == 'overview' else name}*")
+    if name in CHART_PAGES:
+        page.wait_for_selector('[data-testid="stVegaLiteChart"] svg.marks', timeout=90_000)
+    return wait_rendered(page)
 
 
 def _assert_clean(page: object, seen: dict, name: str) -> None:
@@ -45,16 +63,14 @@ def _assert_clean(page: object, seen: dict, name: str) -> None:
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_renders_its_charts_without_errors(base_url: str, browser_page, name: str) -> None:
-    browser_page.goto(page_url(base_url, name))
-    seen = wait_rendered(browser_page)
+    seen = open_page(browser_page, name)
     _assert_clean(browser_page, seen, name)
     if name in CHART_PAGES:
         assert seen["charts"] > 0, f"{name}: no chart drawn"
 
 
 def test_sidebar_navigation_opens_each_page(base_url: str, browser_page) -> None:
-    browser_page.goto(page_url(base_url, "overview"))
-    wait_rendered(browser_page)
+    open_page(browser_page, "overview")
     nav = browser_page.locator('[data-testid="stSidebarNav"]')
     for name in PAGES[1:]:
         nav.locator(f'a[href$="/{name}"]').click()
@@ -71,16 +87,17 @@ def _busiest_model(settings: Settings) -> str:
         con.close()
 
 
-def test_model_filter_in_the_url_round_trips(base_url: str, browser_page, sample_settings: Settings) -> None:
+def test_model_filter_is_written_to_the_url_and_kept_across_pages(base_url: str, browser_page, sample_settings: Settings) -> None:
     model = _busiest_model(sample_settings)
-    browser_page.goto(f"{page_url(base_url, 'models')}?model={model}&range=all")
+    open_page(browser_page, "models")
+    sidebar = browser_page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="Model").click()
+    browser_page.get_by_role("option", name=model, exact=True).click()
+    browser_page.keyboard.press("Escape")
+    browser_page.wait_for_function(f"() => location.search.includes('model={model}')", timeout=30_000)
     seen = wait_rendered(browser_page)
     _assert_clean(browser_page, seen, "models-filtered")
-    query = parse_qs(urlparse(browser_page.url).query)
-    assert query.get("model") == [model], browser_page.url
-    assert query.get("range") == ["all"], browser_page.url
-    chosen = browser_page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text="Model").inner_text()
-    assert model in chosen
+    assert parse_qs(urlparse(browser_page.url).query).get("model") == [model], browser_page.url
     # Switching page keeps the filter, and the new page writes it back into its own URL.
     browser_page.locator('[data-testid="stSidebarNav"] a[href$="/tools"]').click()
     browser_page.wait_for_url("**/tools*")

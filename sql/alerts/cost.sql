@@ -12,21 +12,24 @@ WITH rules AS (
 budgets AS (
     SELECT unnest($budget_scopes) AS scope, unnest($budget_names) AS name, CAST(unnest($budget_usd) AS DOUBLE) AS monthly_usd
 ),
-hours AS (
-    SELECT hour, developer_id, team, model, sum(cost_usd) AS cost_usd
+hours AS (  -- whole days before the run-rate window (periods start at midnight) as one row per day
+    SELECT CASE WHEN hour < date_trunc('day', CAST($now AS TIMESTAMP) - INTERVAL 7 DAY) THEN date_trunc('day', hour)
+                ELSE hour END AS hour,
+           developer_id, team, model, sum(cost_usd) AS cost_usd
     FROM hourly_metrics
     WHERE event_date >= CAST($min_start AS DATE) AND hour >= CAST($min_start AS TIMESTAMP) AND hour < CAST($now AS TIMESTAMP)
     GROUP BY ALL
 ),
-scoped AS (
-    SELECT hour,
-           CASE WHEN grouping(developer_id) = 0 THEN 'developer' WHEN grouping(team) = 0 THEN 'team'
-                WHEN grouping(model) = 0 THEN 'model' ELSE 'total' END AS scope,
-           coalesce(CASE WHEN grouping(developer_id) = 0 THEN developer_id WHEN grouping(team) = 0 THEN team
-                         WHEN grouping(model) = 0 THEN model ELSE 'all' END, '(none)') AS subject,
-           sum(cost_usd) AS cost_usd
+unpivoted AS (  -- each row once per scope (cheaper than GROUPING SETS here)
+    SELECT hour, cost_usd, unnest(['developer', 'team', 'model', 'total']) AS scope,
+           unnest([developer_id, team, model, 'all']) AS subject
     FROM hours
-    GROUP BY GROUPING SETS ((hour, developer_id), (hour, team), (hour, model), (hour))
+),
+scoped AS (
+    SELECT hour, scope, coalesce(subject, '(none)') AS subject, sum(cost_usd) AS cost_usd
+    FROM unpivoted
+    WHERE scope IN (SELECT scope FROM rules)
+    GROUP BY ALL
 ),
 per_subject AS (
     SELECT r.rule_id, s.subject, any_value(r.kind) AS kind, any_value(r.scope) AS scope,

@@ -10,7 +10,7 @@ WITH rules AS (
 hours AS (
     SELECT hour, developer_id, sum(requests) AS requests, sum(tokens_in + tokens_out) AS tokens, sum(cost_usd) AS cost_usd
     FROM hourly_metrics
-    WHERE event_date >= CAST($min_start AS DATE) AND hour >= CAST($min_start AS TIMESTAMP)
+    WHERE event_date IN (SELECT unnest(CAST($slot_dates AS DATE[]))) AND hour >= CAST($min_start AS TIMESTAMP)
       AND hour <= CAST($slot AS TIMESTAMP) AND developer_id IS NOT NULL
       AND hour::TIME = CAST($slot AS TIMESTAMP)::TIME AND dayofweek(hour) = dayofweek(CAST($slot AS TIMESTAMP))
     GROUP BY ALL

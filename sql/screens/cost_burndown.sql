@@ -11,7 +11,7 @@ month AS (
 ),
 daily AS (
     SELECT event_date AS day, sum(cost_usd) AS cost_usd
-    FROM filtered_daily(least((SELECT month_start FROM month), (SELECT as_of FROM month) - 6),
+    FROM filtered_hourly(least((SELECT month_start FROM month), (SELECT as_of FROM month) - 6),
                         (SELECT as_of FROM month) + 1, [], [], [], [], [])
     WHERE $budget_scope = 'total'
        OR ($budget_scope = 'team' AND team = $budget_name)

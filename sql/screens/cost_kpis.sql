@@ -6,7 +6,9 @@
 --   projected_usd = mtd_usd + run_rate_usd * days_left.
 -- Example (CLI): month-to-date = SELECT sum(cost_usd) FROM spans WHERE start_time >= month_start AND start_time < as_of + 1.
 WITH clock AS (
-    SELECT coalesce((SELECT max(event_date) FROM filtered_daily($start, $end, [], [], [], [], [])),
+    -- the days with data: `filter_values` has a row '(all)' per day with spans
+    SELECT coalesce((SELECT max(event_date) FROM filter_values
+                     WHERE dimension = '(all)' AND event_date >= CAST($start AS DATE) AND event_date < CAST($end AS DATE)),
                     CAST($end AS DATE) - 1) AS as_of
 ),
 month AS (
@@ -14,7 +16,7 @@ month AS (
 ),
 daily AS (
     SELECT event_date AS day, sum(cost_usd) AS cost_usd
-    FROM filtered_daily(least((SELECT month_start FROM month), (SELECT as_of FROM month) - 6),
+    FROM filtered_hourly(least((SELECT month_start FROM month), (SELECT as_of FROM month) - 6),
                         (SELECT as_of FROM month) + 1, $developers, $teams, $models, $services, $repos)
     GROUP BY 1
 ),
@@ -26,7 +28,7 @@ last7 AS (
 window_totals AS (
     SELECT coalesce(sum(cost_usd), 0) AS window_usd, coalesce(sum(requests), 0) AS window_requests,
            coalesce(sum(unpriced_spans), 0) AS unpriced_spans
-    FROM filtered_daily($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
 ),
 rates AS (
     SELECT

@@ -40,7 +40,7 @@ priced AS (
 ),
 data_days AS (
     SELECT greatest(date_diff('day', min(event_date), max(event_date)) + 1, 1) AS days
-    FROM filtered_daily($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
 ),
 by_type AS (
     SELECT

@@ -11,9 +11,17 @@ WITH last_hour AS (
     WHERE is_request OR (span_kind = 'LLM' AND is_error AND name IS DISTINCT FROM 'raw_gen_ai_request')
 ),
 today AS (
+    -- the day's whole hours from `hourly_metrics`, the hour of $until from its spans
     SELECT developer_id, sum(cost_usd) AS cost_usd
-    FROM filtered_spans(date_trunc('day', CAST($until AS TIMESTAMP)), CAST($until AS TIMESTAMP) + INTERVAL 1 MICROSECOND,
-                        [], [], [], [], [])
+    FROM (
+        SELECT developer_id, cost_usd
+        FROM filtered_hourly(date_trunc('day', CAST($until AS TIMESTAMP)), date_trunc('hour', CAST($until AS TIMESTAMP)),
+                             [], [], [], [], [])
+        UNION ALL
+        SELECT developer_id, cost_usd
+        FROM filtered_spans(date_trunc('hour', CAST($until AS TIMESTAMP)), CAST($until AS TIMESTAMP) + INTERVAL 1 MICROSECOND,
+                            [], [], [], [], [])
+    )
     GROUP BY 1
 ),
 budgets AS (

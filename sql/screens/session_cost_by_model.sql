@@ -1,4 +1,5 @@
 -- session_cost_by_model: one row per model used in session $session_id. Screen: Sessions (cost breakdown).
+-- Reads only the session's partitions: its days are those of its `session_days` rows.
 SELECT
     coalesce(model, '(unknown)') AS model,
     count(*) FILTER (WHERE is_request) AS requests,
@@ -9,5 +10,7 @@ SELECT
     sum(cost_usd) / nullif(sum(sum(cost_usd)) OVER (), 0) AS cost_share
 FROM spans
 WHERE session_id = $session_id AND (model IS NOT NULL OR cost_usd IS NOT NULL)
+  AND event_date BETWEEN (SELECT min(event_date) FROM session_days WHERE session_id = $session_id)
+  AND (SELECT max(event_date) FROM session_days WHERE session_id = $session_id)
 GROUP BY 1
 ORDER BY cost_usd DESC NULLS LAST;
