@@ -33,8 +33,9 @@ ingest: install
 	$(BIN)/python -m lens_etl ingest $(if $(FILES),files $(FILES),all)
 
 bench: install-test
-	$(BIN)/python -m bench.run
-	$(BIN)/python -m bench.phoenix_bench $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.alerts_bench
+	$(BIN)/python -m bench.memory
 
 samples: install
 	$(BIN)/python scripts/make_samples.py

@@ -333,7 +333,7 @@ def default_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
         "developer": developer, "bucket": "day", "search": "", "limit": 10, "top": 8,
         "session_id": session_id, "span_id": span_id,
         "as_of": newest.date(), "now": newest, "until": newest, "minutes": 15, "hours": 6, "max_error_rate": 0.05,
-        "budgets_path": budgets.sql_path(settings), "scope": "total", "name": budgets.TOTAL_NAME,
+        **budgets.sql_params(budgets.load(settings)), "scope": "total", "name": budgets.TOTAL_NAME,
         "budget_scope": "total", "budget_name": budgets.TOTAL_NAME,
         "rate_models": [m.name for m in models], "rate_providers": [m.provider for m in models],
         "rate_input": [m.usd_per_mtok[0] / 1e6 for m in models], "rate_output": [m.usd_per_mtok[1] / 1e6 for m in models],

@@ -14,8 +14,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -29,6 +27,7 @@ import httpx
 import pyarrow as pa
 
 from . import budgets, warehouse
+from .atomic import write_json_atomic
 from .config import Settings
 from .errors import LensError
 from .lake import write_parquet_atomic
@@ -163,20 +162,6 @@ def alerts_dir(settings: Settings) -> Path:
     return settings.data_dir / "alerts"
 
 
-def _write_json_atomic(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _read_json(path: Path, what: str) -> Any:
     if not path.is_file():
         return None
@@ -219,7 +204,7 @@ def load_rules(settings: Settings) -> list[Rule]:
 
 def _save_rules(settings: Settings, rules: Sequence[Rule]) -> None:
     rows = [{k: v for k, v in asdict(r).items() if k != "origin"} for r in rules if r.origin != "lens.toml"]
-    _write_json_atomic(rules_path(settings), {"rules": rows})
+    write_json_atomic(rules_path(settings), {"rules": rows})
 
 
 def add_rule(settings: Settings, rule: Rule, actor: str) -> Rule:
@@ -634,10 +619,10 @@ def check(settings: Settings, now: datetime | None = None, notify: bool = True) 
         _append_history(settings, history)
         queued = len(outbox)
         state = {"active": active, "outbox": outbox}
-        _write_json_atomic(settings.state_dir / STATE_FILE, state)
+        write_json_atomic(settings.state_dir / STATE_FILE, state)
         if hooks and outbox:
             outbox = deliver(outbox, hooks, how)
-            _write_json_atomic(settings.state_dir / STATE_FILE, {"active": active, "outbox": outbox})
+            write_json_atomic(settings.state_dir / STATE_FILE, {"active": active, "outbox": outbox})
     return Outcome(firings, new, resolved, queued - len(outbox), len(outbox))
 
 

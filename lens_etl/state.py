@@ -8,11 +8,11 @@ cursor is no longer valid). Re-reading the overlap is free: the lake dedups by s
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from .atomic import write_json_atomic
 
 OVERLAP = timedelta(minutes=10)
 FILE_NAME = "watermarks.json"
@@ -59,14 +59,4 @@ class WatermarkStore:
     def put(self, source: str, project: str, mark: Watermark) -> None:
         marks = self._load()
         marks[self.key(source, project)] = {**asdict(mark), "saved_at": datetime.now(timezone.utc).isoformat()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".watermarks.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(marks, handle, indent=2, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomic(self.path, marks)

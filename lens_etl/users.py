@@ -6,10 +6,8 @@ for the developer role, a scope: their developer id and/or a team (a team lead).
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 import bcrypt
 import yaml
 
+from .atomic import write_text_atomic
 from .errors import LensError
 
 ROLES = ("admin", "analyst", "developer")
@@ -101,16 +100,7 @@ def load(path: Path) -> dict[str, Any]:
 
 def save(path: Path, doc: dict[str, Any]) -> None:
     """Write beside the file and rename over it, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(doc, handle, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, yaml.safe_dump(doc, sort_keys=True), mode=0o600)
 
 
 def _user(username: str, entry: dict[str, Any]) -> User:
@@ -216,8 +206,4 @@ def _write_cookie_key(secrets_file: Path, key: str) -> None:
         text = re.sub(r"^\[auth\]\s*$", "[auth]\n" + lines.rstrip("\n"), text, count=1, flags=re.M)
     else:
         text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + "[auth]\n" + lines
-    secrets_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = secrets_file.with_name(secrets_file.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, secrets_file)
+    write_text_atomic(secrets_file, text, mode=0o600)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -30,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import flight
 
+from ..atomic import write_json_atomic
 from ..config import Settings
 from ..errors import ConfigError, SourceError
 from .raw import rows_as_json, without_nan
@@ -189,17 +189,7 @@ class ChunkLedger:
         with self._lock:
             state = self._load()
             state[key] = sorted(set(state.get(key, [])) | {window.key})
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".arize_days.", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(state, handle, indent=2)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_json_atomic(self.path, state)
 
 
 def _first_line(exc: BaseException) -> str:
