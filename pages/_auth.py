@@ -35,6 +35,8 @@ COOKIE_DAYS = 7.0
 LOCK_FAILURES = 5
 LOCK_WINDOW = timedelta(minutes=10)
 LOGIN_KEYS = ("authentication_status", "username")  # set by streamlit-authenticator on a good login
+COOKIE_PENDING_KEY = "lens_cookie_pending"  # the login cookie is written in the run after a login
+COOKIE_DELETE_KEY = "lens_cookie_delete"  # and deleted in the run after a logout
 
 
 def authenticated_username() -> str | None:
@@ -145,10 +147,17 @@ def gate(settings: Settings) -> User:
         if username:  # removed since the cookie was issued
             auth.logout(location="unrendered")
         st.session_state.pop(USER_KEY, None)
+        if st.session_state.pop(COOKIE_DELETE_KEY, False):
+            auth.cookie_controller.delete_cookie()  # this run shows the form to its end: the deletion lands
         def login() -> None:
             _login_form(settings, auth)
         _only(login)
     st.session_state[USER_KEY] = user
+    if st.session_state.pop(COOKIE_PENDING_KEY, False):
+        # Written in the first run after the login, which runs to its end: the cookie component
+        # then has time to load (set in the login run, the rerun could remove it first and a
+        # reload would log the user out).
+        auth.cookie_controller.set_cookie()
     if demo:
         st.sidebar.caption("Demo mode: add real users with `python -m lens_etl users add`.")
     return user
@@ -182,7 +191,7 @@ def _login_form(settings: Settings, auth: Authenticate) -> None:
         st.session_state["authentication_status"] = None
         st.error("Wrong username or password.")
         return
-    auth.cookie_controller.set_cookie()
+    st.session_state[COOKIE_PENDING_KEY] = True
     user = users.lookup(settings.credentials_file, username)
     audit.record(settings.audit_dir, username, "login", username, role=user.role if user else "")
     st.rerun()
@@ -196,7 +205,8 @@ def sidebar_account(user: User) -> None:
         auth = st.session_state.get(AUTH_KEY)
         if auth is not None and st.button("Log out", key="lens_logout", icon="🚪"):
             audit_event("logout", user.username)
-            auth.logout(location="unrendered")
+            auth.authentication_controller.logout()
             for key in [k for k in st.session_state if str(k).startswith("lens_") and k != AUTH_KEY]:
                 del st.session_state[key]
+            st.session_state[COOKIE_DELETE_KEY] = True
             st.rerun()

@@ -220,13 +220,12 @@ def _write_url(filters: Filters, preset: str) -> None:
         "range": [preset], "start": [filters.start.isoformat()], "end": [filters.end.isoformat()],
         **{URL_KEYS[name]: list(getattr(filters, name)) for name in DIMENSIONS},
     }
-    for key, values in wanted.items():
-        if st.query_params.get_all(key) == values:
-            continue
-        if values:
-            st.query_params[key] = values if len(values) > 1 else values[0]
-        elif key in st.query_params:
-            del st.query_params[key]
+    current = {key: st.query_params.get_all(key) for key in st.query_params}
+    merged = {key: values for key, values in {**current, **wanted}.items() if values}
+    if merged != current:
+        # One update of the whole query string: deleting a key on its own during a deep link's
+        # first run sends the browser to the default page.
+        st.query_params.from_dict({key: values if len(values) > 1 else values[0] for key, values in merged.items()})
 
 
 def _ensure_entrypoint() -> None:
