@@ -45,6 +45,7 @@ def base_url(sample_settings: Settings, people: tuple[str, str],
     credentials = tmp_path_factory.mktemp("login-auth") / "credentials.yaml"
     cli_add_user(credentials, sample_settings.data_dir, "ops", "admin")
     cli_add_user(credentials, sample_settings.data_dir, "dev", "developer", "--developer", people[0])
+    cli_add_user(credentials, sample_settings.data_dir, "ana", "analyst")
     with app_server(sample_settings.data_dir, credentials, ARTIFACTS / "streamlit-login.log") as url:
         yield url
 
@@ -156,4 +157,17 @@ def test_a_developer_sees_only_themselves_whatever_the_url_asks(base_url: str, p
     rows = developers_csv(page)
     assert [r["developer"] for r in rows] == [me], rows
     assert page.get_by_role("heading", name=other, exact=True).count() == 0
+    assert page.locator('[data-testid="stSidebarNav"] a[href$="/audit"]').count() == 0
+
+
+def test_an_analyst_sees_the_cost_screen_but_no_budget_editor(base_url: str, page) -> None:
+    log_in(page, base_url, "ana")
+    page.locator('[data-testid="stSidebarNav"] a[href$="/cost"]').first.click()
+    page.wait_for_url("**/cost*")
+    page.get_by_role("heading", name="Cost", exact=True).wait_for(timeout=60_000)
+    seen = wait_rendered(page)
+    shot(page, "analyst-cost")
+    assert seen["charts"] > 0 and not seen["exceptions"], seen
+    assert page.get_by_text("Edit budgets").count() == 0
+    assert page.get_by_role("button", name="Save budgets").count() == 0
     assert page.locator('[data-testid="stSidebarNav"] a[href$="/audit"]').count() == 0
