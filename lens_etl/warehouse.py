@@ -104,8 +104,9 @@ def build(settings: Settings) -> Path:
 
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
     """A reader's connection; never takes the write lock. Parquet footers are cached across
-    queries: a screen reads dozens of small rollup files, whose footers cost more than their rows."""
+    queries and cursors (GLOBAL: each screen query runs on its own cursor): a screen reads dozens
+    of small rollup files, whose footers cost more than their rows."""
     con = duckdb.connect(str(path), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET parquet_metadata_cache = true")
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
+    con.execute("SET GLOBAL parquet_metadata_cache = true")
     return con
