@@ -339,10 +339,11 @@ def default_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
         "rate_input": [m.usd_per_mtok[0] / 1e6 for m in models], "rate_output": [m.usd_per_mtok[1] / 1e6 for m in models],
         "rate_cache_read": [m.usd_per_mtok[2] / 1e6 for m in models],
         "rate_cache_write": [m.usd_per_mtok[3] / 1e6 for m in models],
-        "short_prompt_tokens": 4000, "retry_within_s": 60,
+        "short_prompt_tokens": 20_000, "retry_within_s": 300,
         "run_rate_usd": 1000.0, "run_rate_low_usd": 800.0, "run_rate_high_usd": 1200.0,
         "errors_only": False, "min_cost": None, "min_duration_s": None, "max_duration_s": None,
         "page_developers": [], "page_models": [],
+        "days": 7, "actions": [], "actor": "", "budget_monthly_usd": 5000.0,
     }
 
 

@@ -6,8 +6,11 @@ small), through the same `spans` view logic the warehouse uses, and swapped in a
 """
 from __future__ import annotations
 
+import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -18,26 +21,35 @@ from .warehouse import SQL_DIR
 
 ROLLUPS = (
     "hourly_metrics", "session_days", "tool_calls", "session_activity", "latency_histogram",
-    "tool_transitions", "error_types", "filter_values",
+    "tool_transitions", "error_types", "filter_values", "cost_savings",
 )
 # Rollups that also read the previous day's spans (a tool's caller, a session's previous tool call
 # may sit before midnight); they are recomputed for the day after every day an ingest touches too.
 LOOKBACK = ("tool_calls", "session_activity", "latency_histogram", "tool_transitions")
+# Rollups that also read the next day's spans (a failed call's retry may come after midnight);
+# they are recomputed for the day before every day an ingest touches too.
+LOOKAHEAD = ("cost_savings",)
 # How a month file is sorted: by day, so row groups prune on event_date; requests and tool calls
 # apart, so a request-latency query skips the (larger) tool-call row groups.
 COMPACT_ORDER = {"latency_histogram": "kind, event_date"}
+WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 def rollup_dir(settings: Settings, name: str) -> Path:
     return settings.lake_dir / "rollups" / name
 
 
+# The bulky text columns no rollup reads: left unread (they are most of a span's bytes).
+UNREAD = ("metadata", "input_preview", "output_preview")
+
+
 def _load_day(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> None:
     """One day's span files into memory once, for all the rollups that read them."""
     quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+    unread = ", ".join(f"CAST(NULL AS VARCHAR) AS {name}" for name in UNREAD)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet([{quoted}], union_by_name = true, "
-        f"hive_partitioning = true, hive_types = {{'event_date': DATE}})"
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * REPLACE ({unread}) FROM read_parquet([{quoted}], "
+        f"union_by_name = true, hive_partitioning = true, hive_types = {{'event_date': DATE}})"
     )
 
 
@@ -45,36 +57,96 @@ def _spans_view_sql(relation: str) -> str:
     return (SQL_DIR / "00_spans.sql").read_text(encoding="utf-8").replace("{{spans}}", relation)
 
 
-def refresh(settings: Settings, days: list[date]) -> int:
-    """Recompute every rollup of these days from their spans (and the LOOKBACK rollups of the
-    day after each); returns how many days."""
-    lake = Lake(settings.spans_dir, "rollup")
+def _relation(name: str, day_rows: str, previous: str | None, upcoming: str | None) -> str:
+    """What a rollup's `spans` reads: the day's rows, with the neighbour day it looks at."""
+    if name in LOOKBACK and previous:
+        return f"(SELECT * FROM {previous} UNION ALL BY NAME SELECT * FROM {day_rows})"
+    if name in LOOKAHEAD and upcoming:
+        return f"(SELECT * FROM {day_rows} UNION ALL BY NAME SELECT * FROM {upcoming})"
+    return day_rows
+
+
+def _rollups_of(day: date, touched: set[date], following: set[date], preceding: set[date]) -> tuple[str, ...]:
+    """Every rollup of a touched day; of its neighbours, those that read the touched day."""
+    if day in touched:
+        return ROLLUPS
+    return tuple(name for name in ROLLUPS
+                 if (day in following and name in LOOKBACK) or (day in preceding and name in LOOKAHEAD))
+
+
+@cache
+def _rollup_sql(name: str) -> str:
+    return (SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+class _DayTables:
+    """Days' spans loaded as temp tables, kept while a neighbour still needs them: walking days in
+    order, each day is read once, not once more for each neighbour."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+        self.con, self.lake = con, lake
+        self.loaded: dict[date, str | None] = {}
+
+    def get(self, day: date) -> str | None:
+        """The table of this day's spans, or None when the lake has none."""
+        if day not in self.loaded:
+            files = self.lake.files(day)
+            table = f"rows_{day:%Y%m%d}" if files else None
+            if table:
+                _load_day(self.con, table, files)
+            self.loaded[day] = table
+        return self.loaded[day]
+
+    def keep_near(self, day: date) -> None:
+        for other in [d for d in self.loaded if abs((d - day).days) > 1]:
+            table = self.loaded.pop(other)
+            if table:
+                self.con.execute(f"DROP TABLE {table}")
+
+
+def _refresh_days(settings: Settings, lake: Lake, plan: list[tuple[date, tuple[str, ...]]]) -> None:
+    """These days' rollups (in day order), on a connection of this thread's own."""
     con = duckdb.connect()
-    touched = set(days)
-    following = {day + timedelta(days=1) for day in touched} - touched
+    tables = _DayTables(con, lake)
     try:
-        for day in sorted(touched | following):
-            files = lake.files(day)
-            names = ROLLUPS if day in touched else LOOKBACK
-            if not files:
+        for day, names in plan:
+            tables.keep_near(day)
+            day_rows = tables.get(day)
+            if day_rows is None:
                 for name in names:
                     shutil.rmtree(partition_dir(rollup_dir(settings, name), day), ignore_errors=True)
                 continue
-            _load_day(con, "day_rows", files)
-            previous = lake.files(day - timedelta(days=1))
-            if previous:
-                _load_day(con, "previous_rows", previous)
+            previous = tables.get(day - timedelta(days=1)) if any(n in LOOKBACK for n in names) else None
+            upcoming = tables.get(day + timedelta(days=1)) if any(n in LOOKAHEAD for n in names) else None
             for name in names:
                 target = partition_dir(rollup_dir(settings, name), day) / "rollup.parquet"
-                with_previous = name in LOOKBACK and previous
-                con.execute(_spans_view_sql(
-                    "(SELECT * FROM previous_rows UNION ALL BY NAME SELECT * FROM day_rows)" if with_previous else "day_rows"
-                ))
-                table = con.execute((SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")).to_arrow_table()
-                write_parquet_atomic(table, target)
-        _compact(settings, con, {f"{day:%Y-%m}" for day in touched | following})
+                con.execute(_spans_view_sql(_relation(name, day_rows, previous, upcoming)))
+                write_parquet_atomic(con.execute(_rollup_sql(name)).to_arrow_table(), target)
     finally:
         con.close()
+
+
+def refresh(settings: Settings, days: list[date]) -> int:
+    """Recompute every rollup of these days from their spans (and the LOOKBACK rollups of the
+    day after each, the LOOKAHEAD ones of the day before); returns how many days. Days are
+    shared among WORKERS threads: a day's queries are too small to keep every core busy."""
+    lake = Lake(settings.spans_dir, "rollup")
+    touched = set(days)
+    following = {day + timedelta(days=1) for day in touched} - touched
+    preceding = {day - timedelta(days=1) for day in touched} - touched
+    plan = [(day, _rollups_of(day, touched, following, preceding)) for day in sorted(touched | following | preceding)]
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            share = -(-len(plan) // WORKERS)  # each thread a run of consecutive days
+            jobs = [pool.submit(_refresh_days, settings, lake, plan[i * share:(i + 1) * share]) for i in range(WORKERS)]
+            for job in jobs:
+                job.result()
+        con = duckdb.connect()
+        try:
+            _compact(settings, con, {f"{day:%Y-%m}" for day, _ in plan})
+        finally:
+            con.close()
+    finally:
         lake.close()
     return len(days)
 

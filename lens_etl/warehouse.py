@@ -72,7 +72,8 @@ def render_views(settings: Settings) -> str:
         "{{hourly_metrics}}": rollup_relation(settings, "hourly_metrics"),
         "{{session_days}}": rollup_relation(settings, "session_days"),
         **{"{{" + name + "}}": rollup_relation(settings, name) for name in (
-            "tool_calls", "session_activity", "latency_histogram", "tool_transitions", "error_types", "filter_values")},
+            "tool_calls", "session_activity", "latency_histogram", "tool_transitions", "error_types", "filter_values",
+            "cost_savings")},
         "{{alert_history}}": files_relation(settings.data_dir / "alerts", "*.parquet", ALERT_EVENT_SCHEMA),
         "{{audit_log}}": files_relation(settings.audit_dir, "*.parquet", audit.AUDIT_SCHEMA),
     }

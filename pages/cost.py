@@ -11,6 +11,7 @@ from lens_etl import budgets
 from lens_etl.budgets import SCOPES, Budget, BudgetError
 from lens_etl.config import load_settings
 from lens_etl.pricing import model_rates
+from lens_etl.savings import RETRY_WITHIN_S, SHORT_PROMPT_OPTIONS
 from lens_etl.users import User
 from pages._auth import audit_event, can_edit_budgets as role_can_edit_budgets, require_user
 from pages._alerts_ui import rules_editor
@@ -19,8 +20,6 @@ from pages._common import (
     period_label, query, table, time_x,
 )
 
-SHORT_PROMPT_OPTIONS = (2_000, 5_000, 10_000, 20_000, 50_000)
-RETRY_WITHIN_S = 300
 EDITOR_KEY = "budget_editor"
 SAVED_KEY = "budget_saved_message"
 RATE_PARAMS = ("rate_models", "rate_providers", "rate_input", "rate_cache_read", "rate_cache_write", "rate_output")
@@ -308,7 +307,7 @@ suggestion(
      "target_ratio": st.column_config.NumberColumn("Target", format="percent"),
      "extra_cached_tokens": st.column_config.NumberColumn("Extra cached tokens", format="compact"), **money},
 )
-retries = query("cost_save_retries", filters, retry_within_s=RETRY_WITHIN_S, **prices)
+retries = query("cost_save_retries", filters, **prices)
 suggestion(
     "Stop paying twice for failed model calls",
     (f"{fmt_int(retries['total_failed'].iloc[0])} model calls failed and {fmt_int(retries['total_retried'].iloc[0])} "

@@ -25,6 +25,12 @@ CREATE OR REPLACE VIEW error_types AS
 SELECT * FROM {{error_types}}
 WHERE lens_in_scope(developer_id, team);
 
+-- cost_savings: priced requests by prompt size and failed model calls by error type, per hour
+-- (the Cost screen's optimization suggestions).
+CREATE OR REPLACE VIEW cost_savings AS
+SELECT * FROM {{cost_savings}}
+WHERE lens_in_scope(developer_id, team);
+
 -- filter_values: the values of each filter dimension per day, the day's bounds, unpriced models.
 CREATE OR REPLACE VIEW filter_values AS
 -- A developer's session (lens_scoped(), see 00_spans.sql) gets the same rows computed from their

@@ -93,6 +93,17 @@ WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
   AND lens_allowed(services, service_name)
   AND lens_allowed(repos, repo_slug);
 
+CREATE OR REPLACE MACRO filtered_cost_savings(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM cost_savings
+WHERE hour >= start_ts AND hour < end_ts
+  AND event_date BETWEEN CAST(start_ts AS DATE) AND CAST(end_ts AS DATE)
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, model)
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
 -- A latency_histogram bucket's representative latency (ms): its geometric middle, within ±6% of every
 -- latency in it (0 for bucket -1, spans without a duration).
 CREATE OR REPLACE MACRO latency_bucket_ms(bucket) AS

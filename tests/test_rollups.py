@@ -1,6 +1,8 @@
 """Rollups equal the same aggregates over raw spans, stay current after every kind of run."""
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,34 @@ def test_views_work_before_any_rollup_exists(tmp_path: Path) -> None:
     con = connect_readonly(settings.duckdb_path)
     assert con.execute("SELECT count(*) FROM hourly_metrics").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+
+
+def _llm_call(span_id: str, start_ms: int, status: str, tokens_in: float | None) -> str:
+    record = {
+        "name": "litellm_request", "span_kind": "LLM", "start_time": start_ms, "end_time": start_ms + 2_000,
+        "status_code": status, "status_message": "litellm.RateLimitError: slow down" if status == "ERROR" else "",
+        "context.span_id": span_id, "context.trace_id": "t-" + span_id, "attributes.session.id": "sess-midnight",
+        "attributes.llm.provider": "anthropic", "attributes.llm.model_name": "claude-sonnet-4-5-20250929",
+        "attributes.llm.token_count.prompt": tokens_in, "attributes.llm.token_count.completion": 10.0 if tokens_in else None,
+    }
+    return json.dumps(record)
+
+
+def test_a_retry_after_midnight_ingested_later_marks_the_failed_call_retried(tmp_path: Path) -> None:
+    """cost_savings looks ahead a day: ingesting the retry refreshes the failed call's day too."""
+    settings = settings_for(tmp_path)
+    midnight = int(datetime(2026, 11, 3, tzinfo=timezone.utc).timestamp() * 1000)
+    first, second = tmp_path / "failed.jsonl", tmp_path / "retry.jsonl"
+    first.write_text(_llm_call("f1", midnight - 60_000, "ERROR", None) + "\n", encoding="utf-8")
+    second.write_text(_llm_call("r1", midnight + 30_000, "OK", 12_000.0) + "\n", encoding="utf-8")
+    query = "SELECT sum(calls), sum(retried), sum(retry_uncached_in) FROM cost_savings WHERE kind = 'failed'"
+    ingest(settings, "file", "failed", read_files([first], settings.batch_bytes))
+    assert connect_readonly(settings.duckdb_path).execute(query).fetchone() == (1, 0, 0)
+    ingest(settings, "file", "retry", read_files([second], settings.batch_bytes))
+    assert connect_readonly(settings.duckdb_path).execute(query).fetchone() == (1, 1, 12_000)
+
+
+def test_no_rollup_reads_the_columns_refresh_leaves_unread() -> None:
+    for name in rollups.ROLLUPS:
+        sql = (warehouse.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
+        assert not [column for column in rollups.UNREAD if column in sql], name

@@ -19,6 +19,7 @@ import pytest
 from lens_etl.warehouse import connect_readonly
 
 from conftest import build_sample_lake
+from lens_etl.savings import RETRY_WITHIN_S, SHORT_PROMPT_OPTIONS
 
 SCREENS = Path(__file__).resolve().parent.parent / "sql" / "screens"
 RAW = Path(__file__).resolve().parent / "fixtures" / "raw_screens"
@@ -60,6 +61,17 @@ def filter_sets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         sets.append({**base, name: [value]})
     sets.append({**base, "start": end - timedelta(days=2), "bucket": "hour"})
     return sets
+
+
+def price_params(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Made-up per-token rates for every model in the lake, distinct per model (the savings queries
+    re-price usage at them)."""
+    pairs = con.execute("SELECT DISTINCT model, provider FROM spans WHERE model IS NOT NULL ORDER BY 1, 2").fetchall()
+    scale = [(i + 1) * 1e-6 for i in range(len(pairs))]
+    return {"rate_models": [m for m, _ in pairs], "rate_providers": [p for _, p in pairs],
+            "rate_input": scale, "rate_output": [5 * x for x in scale],
+            "rate_cache_read": [x / 10 for x in scale], "rate_cache_write": [1.25 * x for x in scale],
+            "short_prompt_tokens": 20_000, "retry_within_s": RETRY_WITHIN_S}
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> tuple[list[str], list[tuple]]:
@@ -139,18 +151,36 @@ def test_rollup_query_gives_the_raw_numbers(con: duckdb.DuckDBPyConnection, name
     for filters in filter_sets(con):
         if name in APPROXIMATE_UNDER_MODEL_FILTER and filters["models"]:
             continue
-        params = {"bucket": "day", "limit": 10, "top": 8, "search": "", "developer": developer, **PAGE_PARAMS, **filters}
-        raw_columns, raw_rows = run(con, raw_sql, params)
-        columns, rows = run(con, sql, params)
-        assert [c for c in raw_columns if c not in DROPPED] == columns
-        assert len(rows) == len(raw_rows), (name, filters)
-        for raw_row, row in zip(raw_rows, rows):
-            raw_values = dict(zip(raw_columns, raw_row))
-            for column, value in zip(columns, row):
-                if column not in IGNORED:
-                    assert same(column, raw_values[column], value), (name, column, raw_values[column], value, filters)
+        params = {"bucket": "day", "limit": 10, "top": 8, "search": "", "developer": developer, **PAGE_PARAMS,
+                  **price_params(con), **filters}
+        for short_prompt_tokens in SHORT_PROMPT_OPTIONS if name == "cost_save_model_downshift" else (20_000,):
+            compare_with_dropped(con, name, raw_sql, sql, {**params, "short_prompt_tokens": short_prompt_tokens})
+
+
+def compare_with_dropped(con: duckdb.DuckDBPyConnection, name: str, raw_sql: str, sql: str,
+                         params: dict[str, Any]) -> None:
+    """The rollup query's rows equal the raw query's, but for the columns no rollup keeps."""
+    raw_columns, raw_rows = run(con, raw_sql, params)
+    columns, rows = run(con, sql, params)
+    assert [c for c in raw_columns if c not in DROPPED] == columns
+    assert len(rows) == len(raw_rows), (name, params)
+    for raw_row, row in zip(raw_rows, rows):
+        raw_values = dict(zip(raw_columns, raw_row))
+        for column, value in zip(columns, row):
+            if column not in IGNORED:
+                assert same(column, raw_values[column], value), (name, column, raw_values[column], value, params)
 
 
 def test_the_sample_lake_exercises_every_rollup(con: duckdb.DuckDBPyConnection) -> None:
-    for view in ("tool_calls", "session_activity", "latency_histogram", "tool_transitions", "error_types", "filter_values"):
+    for view in ("tool_calls", "session_activity", "latency_histogram", "tool_transitions", "error_types", "filter_values",
+                 "cost_savings"):
         assert con.execute(f"SELECT count(*) FROM {view}").fetchone()[0] > 0, view
+    retried = con.execute("SELECT sum(retried) FROM cost_savings WHERE kind = 'failed'").fetchone()[0]
+    assert retried > 0, "the sample lake has failed calls that were retried"
+
+
+def test_the_cost_screen_offers_exactly_the_rollups_prompt_thresholds() -> None:
+    sql = (Path(__file__).resolve().parent.parent / "sql" / "rollups" / "cost_savings.sql").read_text(encoding="utf-8")
+    thresholds = re.search(r"list_filter\(\[([0-9, ]+)\]", sql).group(1)
+    assert tuple(int(x) for x in thresholds.split(",")) == SHORT_PROMPT_OPTIONS
+    assert "INTERVAL 300 SECOND" in sql and RETRY_WITHIN_S == 300

@@ -4,7 +4,8 @@
 -- tier), as parallel lists $rate_models, $rate_providers, $rate_input, $rate_cache_read,
 -- $rate_cache_write, $rate_output. moved_cost_usd re-prices the same usage at the provider's next
 -- cheaper model in use (e.g. Opus -> Sonnet); the monthly saving scales the window's saving to 30 days of data
--- (total_monthly_saving_usd: all rows together).
+-- (total_monthly_saving_usd: all rows together). Rollup: cost_savings (kind 'request'; $short_prompt_tokens
+-- must be one of its thresholds, pages/cost.py SHORT_PROMPT_OPTIONS).
 WITH rates AS (
     SELECT unnest($rate_models) AS model, unnest($rate_providers) AS provider, unnest($rate_input) AS input_rate,
            unnest($rate_cache_read) AS cache_read_rate, unnest($rate_cache_write) AS cache_write_rate,
@@ -27,22 +28,21 @@ data_days AS (
     FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
 ),
 short AS (
+    -- requests under the threshold (one of the rollup's prompt_under values: the Cost screen's choices)
     SELECT
-        m.provider, m.from_model, m.to_model, s.cost_usd,
-        m.input_rate * greatest(s.tokens_in - coalesce(s.cache_read_tokens, 0) - coalesce(s.cache_write_tokens, 0), 0)
-            + m.cache_read_rate * coalesce(s.cache_read_tokens, 0)
-            + m.cache_write_rate * coalesce(s.cache_write_tokens, 0)
-            + m.output_rate * coalesce(s.tokens_out, 0) AS moved_cost_usd
-    FROM filtered_spans($start, $end, $developers, $teams, $models, $services, $repos) AS s
+        m.provider, m.from_model, m.to_model, s.calls, s.cost_usd,
+        m.input_rate * s.uncached_in + m.cache_read_rate * s.cache_read + m.cache_write_rate * s.cache_write
+            + m.output_rate * s.tokens_out AS moved_cost_usd
+    FROM filtered_cost_savings($start, $end, $developers, $teams, $models, $services, $repos) AS s
     JOIN moves AS m ON s.model = m.from_model AND s.provider IS NOT DISTINCT FROM m.provider
-    WHERE s.is_request AND s.tokens_in < $short_prompt_tokens AND s.cost_usd IS NOT NULL
+    WHERE s.kind = 'request' AND s.prompt_under <= $short_prompt_tokens
 )
 SELECT
     provider,
     from_model,
     to_model,
-    count(*) AS requests,
-    sum(count(*)) OVER () AS total_requests,
+    sum(calls) AS requests,
+    sum(sum(calls)) OVER () AS total_requests,
     sum(cost_usd) AS cost_usd,
     sum(moved_cost_usd) AS moved_cost_usd,
     sum(cost_usd) - sum(moved_cost_usd) AS saving_usd,
