@@ -362,7 +362,7 @@ def _timed(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> 
     try:
         cursor.execute("SET TimeZone = 'UTC'")
         clock = time.perf_counter()
-        rows = len(cursor.execute(sql, params).fetchall())
+        rows = len(cursor.execute(sql, params).df())  # as pages/_common.py:query() fetches
         return (time.perf_counter() - clock) * 1000, rows
     finally:
         cursor.close()
