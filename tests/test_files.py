@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from lens_etl.errors import InputFileError
@@ -25,8 +26,9 @@ def test_jsonl_records_keep_their_line_numbers_and_skip_blank_lines() -> None:
 
 
 def test_gzip_jsonl_reads_like_plain_jsonl() -> None:
-    plain = read_all(fixture("arize_flat.jsonl")).column("doc").to_pylist()[:5]
-    zipped = read_all(fixture("arize_flat.jsonl.gz")).column("doc").to_pylist()
+    # a record keeps its line ending (the reader does not copy lines); the last line may have none
+    plain = [doc.rstrip("\r\n") for doc in read_all(fixture("arize_flat.jsonl")).column("doc").to_pylist()[:5]]
+    zipped = [doc.rstrip("\r\n") for doc in read_all(fixture("arize_flat.jsonl.gz")).column("doc").to_pylist()]
     assert zipped == plain
 
 
@@ -94,3 +96,18 @@ def test_truncated_gzip_is_a_clear_error(tmp_path: Path) -> None:
 def test_layout_is_known_from_the_name() -> None:
     assert layout_of(Path("x.ndjson.gz")) == "jsonl"
     assert layout_of(Path("x.CSV")) == "csv"
+
+
+@given(st.lists(st.one_of(st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=40),
+                          st.sampled_from(["", "  ", "\t", " {}", "\x0b", " \x0c ", "{\"a\": \"é✓\"}"])), max_size=30),
+       st.sampled_from(["\n", "\r\n"]), st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_lines_become_records_numbered_as_in_the_file(tmp_path_factory, lines: list[str], ending: str, last_newline: bool) -> None:
+    path = tmp_path_factory.mktemp("lines") / "export.jsonl"
+    path.write_bytes((ending.join(lines) + (ending if last_newline and lines else "")).encode("utf-8"))
+    batches = list(read_jsonl(path, batch_bytes=64))
+    raw = pa.concat_tables(batches) if batches else None
+    expected = [(n, line) for n, line in enumerate(lines, start=1) if line.strip(" \t")]  # blank: spaces and tabs only
+    got = [] if raw is None else list(zip(raw.column("line").to_pylist(),
+                                          (d.rstrip("\r\n") for d in raw.column("doc").to_pylist())))
+    assert got == expected

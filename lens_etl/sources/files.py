@@ -53,13 +53,31 @@ def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     return (gzip.GzipFile(fileobj=raw) if _is_gzip(path) else raw), raw
 
 
-def _lines_table(name: str, text: str, first_line: int) -> pa.Table:
-    """Split a block of whole lines in Arrow (no Python loop per line); drop blank lines."""
-    lines = pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n")).cast(pa.string())
-    lines = pc.utf8_trim_whitespace(lines)
-    numbers = pa.array(np.arange(first_line, first_line + len(lines), dtype=np.int64))
-    keep = pc.not_equal(pc.utf8_length(lines), 0)
-    return raw_arrays(name, numbers.filter(keep), lines.filter(keep))
+WHITESPACE = np.array([9, 10, 13, 32], dtype=np.uint8)
+
+
+def _lines_table(name: str, block: bytes, first_line: int) -> pa.Table:
+    """A block of whole lines as one string per line, without copying it: the Arrow array points
+    into the block at each line's start (a line keeps its newline; JSON ignores it). Blank lines
+    are not records; invalid UTF-8 is replaced, as a text reader would."""
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        block = block.decode("utf-8", errors="replace").encode("utf-8")
+    data = np.frombuffer(block, dtype=np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(data == 10) + 1))
+    offsets = np.append(starts, len(block)).astype(np.int64 if len(block) >= 2**31 else np.int32)
+    kind = pa.LargeStringArray if len(block) >= 2**31 else pa.StringArray
+    lines = kind.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(block))
+    keep = starts < len(block)  # a trailing newline leaves an empty last line
+    first_bytes = data[np.minimum(starts, len(block) - 1)] if len(block) else np.zeros(len(starts), np.uint8)
+    for i in np.flatnonzero(keep & np.isin(first_bytes, WHITESPACE)):  # rare: a line that starts with whitespace
+        keep[i] = bool(block[offsets[i]:offsets[i + 1]].strip(b" \t\r\n"))
+    numbers = pa.array(np.arange(first_line, first_line + len(starts), dtype=np.int64))
+    if not keep.all():
+        mask = pa.array(keep)
+        numbers, lines = numbers.filter(mask), lines.filter(mask)
+    return raw_arrays(name, numbers, lines.cast(pa.string()))
 
 
 def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
@@ -79,7 +97,7 @@ def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iter
                 carry = data
                 continue
             block, carry = data[:cut], data[cut + 1 :]
-            table = _lines_table(name, block.decode("utf-8", errors="replace"), line_no)
+            table = _lines_table(name, block, line_no)
             line_no += block.count(b"\n") + 1
             if table.num_rows:
                 yield table

@@ -9,6 +9,8 @@ SELECT
     CAST($ingested_at AS TIMESTAMP) AS recorded_at,
     r.doc IS DISTINCT FROM lens_redact_all(r.doc) AS _redacted  -- for the run's count, dropped before writing
 FROM parsed AS p
-JOIN raw AS r ON r.source_file = p.source_file AND r.line = p.line
+-- a JSON Lines record arrives with its line ending; the dead letter keeps the line without it
+JOIN (SELECT source_file, line, rtrim(doc, chr(13) || chr(10)) AS doc FROM raw) AS r
+    ON r.source_file = p.source_file AND r.line = p.line
 WHERE p.reject_reason IS NOT NULL
 ORDER BY p.source_file, p.line
