@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -31,7 +32,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 
 from bench import synth
-from lens_etl import budgets, warehouse
+from lens_etl import budgets, users, warehouse
 from lens_etl.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -447,12 +448,40 @@ def bench_pages(result: PartResult, work: Path, quick: bool) -> PartResult:
     settings = synthetic_lake(work, days, per_day)
     pages = app_pages()
     result.details.update(lake_spans=days * per_day, pages=pages)
-    _apptest_pages(settings, pages, result)
-    if CHROMIUM.exists():
-        _browser_pages(settings, pages, work, result)
-    else:
-        result.note = f"{CHROMIUM} missing: browser timings skipped"
+    with bench_login(work) as password:
+        _apptest_pages(settings, pages, result)
+        if CHROMIUM.exists():
+            _browser_pages(settings, pages, work, result, password)
+        else:
+            result.note = f"{CHROMIUM} missing: browser timings skipped"
     return result
+
+
+BENCH_USER = "bench"
+
+
+@contextmanager
+def bench_login(work: Path) -> Iterator[str]:
+    """An admin the app lets in (a fresh credentials file, cookie key and no secrets file, through
+    the env the app reads); yields the password. Pages are timed signed in, as users see them."""
+    folder = work / "auth"
+    folder.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(16)
+    credentials = folder / "credentials.yaml"
+    credentials.unlink(missing_ok=True)
+    users.add(credentials, BENCH_USER, "admin", password)
+    wanted = {"LENS_CREDENTIALS_FILE": str(credentials), "LENS_SECRETS_FILE": str(folder / "secrets.toml"),
+              "LENS_COOKIE_KEY": secrets.token_urlsafe(32)}
+    previous = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        yield password
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _apptest_pages(settings: Settings, pages: list[str], result: PartResult) -> None:
@@ -467,6 +496,9 @@ def _apptest_pages(settings: Settings, pages: list[str], result: PartResult) -> 
         st.cache_data.clear()
         st.cache_resource.clear()
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+        # signed in as streamlit-authenticator's password check leaves the session
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = BENCH_USER
         for visit in ("cold", "warm"):
             for page in pages:
                 at.switch_page(f"pages/{page}.py")
@@ -488,20 +520,53 @@ def _apptest_pages(settings: Settings, pages: list[str], result: PartResult) -> 
             os.environ["LENS_DATA_DIR"] = previous
 
 
-def _browser_pages(settings: Settings, pages: list[str], work: Path, result: PartResult) -> None:
+PAGE_TITLES = {"audit": "🛡️ Audit log"}  # each page's st.title, where it is not the file's name
+
+
+def _first_content(page: Any, title: str, timeout_ms: int = 30_000) -> None:
+    """Until the page's own heading and its first chart (or, on a page without charts, its first
+    table or metric) are drawn."""
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        f"""() => {{
+            const chart = document.querySelector('{CHART}');
+            if (chart) return !!chart.querySelector('svg.marks, canvas');
+            return !!document.querySelector('[data-testid="stDataFrame"], [data-testid="stMetric"]');
+        }}""",
+        timeout=timeout_ms,
+    )
+
+
+def _browser_pages(settings: Settings, pages: list[str], work: Path, result: PartResult, password: str) -> None:
+    """Signed in once, then each page through the sidebar as a user moves (cold: first visit of
+    the server's caches; warm: the second round). Timed from the click: the page's first chart, and
+    every chart drawn with the script run over (the goal)."""
     with streamlit_server(settings.data_dir, work / "streamlit-bench.log") as base, chromium_page() as page:
+        page.goto(base + "/")
+        page.get_by_role("textbox", name="Username").fill(BENCH_USER)
+        page.get_by_role("textbox", name="Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Signed in as").wait_for(timeout=120_000)
+        wait_rendered(page, timeout_ms=120_000)
+        order = pages[1:] + pages[:1]  # the Overview is on screen after the login: visit it last
         for visit in ("cold", "warm"):
-            for name in pages:
+            for name in order:
+                link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{"" if name == "overview" else name}"]').first
                 clock = time.perf_counter()
-                page.goto(page_url(base, name))
+                link.click()
                 try:
+                    _first_content(page, PAGE_TITLES.get(name, name.title()))
+                    elapsed = time.perf_counter() - clock
                     seen = wait_rendered(page, timeout_ms=120_000)
                 except Exception as exc:  # a page that never settles is a result, not a crash
-                    seen = {"error": str(exc).splitlines()[0]}
-                elapsed = time.perf_counter() - clock
-                result.details.setdefault("browser", {}).setdefault(name, {})[visit] = {"s": round(elapsed, 3), **seen}
+                    elapsed, seen = time.perf_counter() - clock, {"error": str(exc).splitlines()[0]}
+                settled = time.perf_counter() - clock
+                result.details.setdefault("browser", {}).setdefault(name, {})[visit] = {
+                    "first_chart_s": round(elapsed, 3), "settled_s": round(settled, 3), **seen}
                 ok = "error" not in seen and not seen.get("exceptions") and not seen.get("errors")
-                result.add(f"browser {name} charts visible ({visit})", elapsed, "s", "renders, no error", ok)
+                result.add(f"browser {name}: first chart after click ({visit})", elapsed, "s")
+                result.add(f"browser {name}: every chart drawn, run over ({visit})", settled, "s", "< 2 s, no error",
+                           ok and settled < 2.0)
 
 
 # ---- part (d): make run on a fresh clone --------------------------------------------------------
