@@ -53,8 +53,13 @@ def _load_day(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> 
     )
 
 
+@cache
+def _spans_view_template() -> str:
+    return (SQL_DIR / "00_spans.sql").read_text(encoding="utf-8")
+
+
 def _spans_view_sql(relation: str) -> str:
-    return (SQL_DIR / "00_spans.sql").read_text(encoding="utf-8").replace("{{spans}}", relation)
+    return _spans_view_template().replace("{{spans}}", relation)
 
 
 def _relation(name: str, day_rows: str, previous: str | None, upcoming: str | None) -> str:

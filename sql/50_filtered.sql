@@ -104,6 +104,19 @@ WHERE hour >= start_ts AND hour < end_ts
   AND lens_allowed(services, service_name)
   AND lens_allowed(repos, repo_slug);
 
+-- A tool's type on the Tools screen (Claude Code's tool names; MCP tools by their mcp__ prefix).
+CREATE OR REPLACE MACRO lens_tool_type(tool) AS
+    CASE
+        WHEN tool LIKE 'mcp\_\_%' ESCAPE '\' THEN 'MCP'
+        WHEN tool IN ('Read', 'NotebookRead', 'LS') THEN 'file read'
+        WHEN tool IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') THEN 'file edit'
+        WHEN tool IN ('Bash', 'BashOutput', 'KillShell', 'KillBash') THEN 'shell'
+        WHEN tool IN ('Grep', 'Glob') THEN 'search'
+        WHEN tool IN ('WebFetch', 'WebSearch') THEN 'web'
+        WHEN tool IN ('Task', 'Agent', 'Skill', 'SlashCommand', 'TodoWrite', 'ExitPlanMode') THEN 'agent'
+        ELSE 'other'
+    END;
+
 -- A latency_histogram bucket's representative latency (ms): its geometric middle, within ±6% of every
 -- latency in it (0 for bucket -1, spans without a duration).
 CREATE OR REPLACE MACRO latency_bucket_ms(bucket) AS

@@ -1,4 +1,4 @@
--- Screen: Tools, performance by tool type. Grain: one row per tool type (groups as in tools_usage.sql).
+-- Screen: Tools, performance by tool type. Grain: one row per tool type (lens_tool_type, sql/50_filtered.sql).
 -- Rollups: tool_calls; p50/p95 ≈ from latency_histogram (interpolated bucket middles, within ±6%).
 -- Both are added up per tool first, then per type.
 WITH per_tool AS (
@@ -14,16 +14,7 @@ per_tool_bucket AS (
 ),
 calls AS (
     SELECT
-    CASE
-        WHEN tool_name LIKE 'mcp\_\_%' ESCAPE '\' THEN 'MCP'
-        WHEN tool_name IN ('Read', 'NotebookRead', 'LS') THEN 'file read'
-        WHEN tool_name IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') THEN 'file edit'
-        WHEN tool_name IN ('Bash', 'BashOutput', 'KillShell', 'KillBash') THEN 'shell'
-        WHEN tool_name IN ('Grep', 'Glob') THEN 'search'
-        WHEN tool_name IN ('WebFetch', 'WebSearch') THEN 'web'
-        WHEN tool_name IN ('Task', 'Agent', 'Skill', 'SlashCommand', 'TodoWrite', 'ExitPlanMode') THEN 'agent'
-        ELSE 'other'
-    END AS tool_type,
+        lens_tool_type(tool_name) AS tool_type,
         count(DISTINCT tool_name) AS tools,
         sum(calls) AS calls,
         sum(failures) AS failures
@@ -38,16 +29,7 @@ latency AS (
         sum(sum(spans)) OVER (PARTITION BY tool_type) AS total
     FROM (
         SELECT
-    CASE
-        WHEN tool_name LIKE 'mcp\_\_%' ESCAPE '\' THEN 'MCP'
-        WHEN tool_name IN ('Read', 'NotebookRead', 'LS') THEN 'file read'
-        WHEN tool_name IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') THEN 'file edit'
-        WHEN tool_name IN ('Bash', 'BashOutput', 'KillShell', 'KillBash') THEN 'shell'
-        WHEN tool_name IN ('Grep', 'Glob') THEN 'search'
-        WHEN tool_name IN ('WebFetch', 'WebSearch') THEN 'web'
-        WHEN tool_name IN ('Task', 'Agent', 'Skill', 'SlashCommand', 'TodoWrite', 'ExitPlanMode') THEN 'agent'
-        ELSE 'other'
-    END AS tool_type,
+            lens_tool_type(tool_name) AS tool_type,
             bucket,
             spans
         FROM per_tool_bucket

@@ -38,16 +38,7 @@ quantiles AS (
 )
 SELECT
     coalesce(c.tool_name, '(unnamed)') AS tool,
-    CASE
-        WHEN c.tool_name LIKE 'mcp\_\_%' ESCAPE '\' THEN 'MCP'
-        WHEN c.tool_name IN ('Read', 'NotebookRead', 'LS') THEN 'file read'
-        WHEN c.tool_name IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') THEN 'file edit'
-        WHEN c.tool_name IN ('Bash', 'BashOutput', 'KillShell', 'KillBash') THEN 'shell'
-        WHEN c.tool_name IN ('Grep', 'Glob') THEN 'search'
-        WHEN c.tool_name IN ('WebFetch', 'WebSearch') THEN 'web'
-        WHEN c.tool_name IN ('Task', 'Agent', 'Skill', 'SlashCommand', 'TodoWrite', 'ExitPlanMode') THEN 'agent'
-        ELSE 'other'
-    END AS tool_type,
+    lens_tool_type(c.tool_name) AS tool_type,
     c.calls,
     c.calls - c.failures AS successes,
     c.failures,
