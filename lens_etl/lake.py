@@ -66,11 +66,11 @@ def partition_dir(root: Path, day: date) -> Path:
     return root / f"{PARTITION_COLUMN}={day.isoformat()}"
 
 
-def write_parquet_atomic(table: pa.Table, target: Path) -> None:
+def write_parquet_atomic(table: pa.Table, target: Path, row_group_rows: int | None = None) -> None:
     """Write beside the target as .tmp, fsync, rename: readers see all of it or none."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+    pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows or ROW_GROUP_ROWS, write_statistics=True)
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, target)

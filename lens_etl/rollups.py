@@ -6,6 +6,7 @@ small), through the same `spans` view logic the warehouse uses, and swapped in a
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +20,9 @@ from .config import Settings
 from .lake import Lake, partition_dir, write_parquet_atomic
 from .warehouse import SQL_DIR
 
+# In order: a rollup may read one computed before it for the same day (daily_metrics reads hourly_metrics).
 ROLLUPS = (
-    "hourly_metrics", "session_days", "tool_calls", "session_activity", "latency_histogram",
+    "hourly_metrics", "daily_metrics", "session_days", "tool_calls", "session_activity", "latency_histogram",
     "tool_transitions", "error_types", "filter_values", "cost_savings",
 )
 # Rollups that also read the previous day's spans (a tool's caller, a session's previous tool call
@@ -32,6 +34,11 @@ LOOKAHEAD = ("cost_savings",)
 # How a month file is sorted: by day, so row groups prune on event_date; requests and tool calls
 # apart, so a request-latency query skips the (larger) tool-call row groups.
 COMPACT_ORDER = {"latency_histogram": "kind, event_date"}
+# Row groups of a month file: about a day of the larger rollups each, so a query over a few days
+# (an alert's baseline hours, a window's edges) skips the rest of the month.
+MONTH_ROW_GROUP_ROWS = 16_384
+# The month files' layout, part of definitions_digest: a lake laid out otherwise is rewritten.
+LAYOUT = f"months sorted by {sorted(COMPACT_ORDER.items())}, row groups of {MONTH_ROW_GROUP_ROWS}"
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
@@ -126,7 +133,9 @@ def _refresh_days(settings: Settings, lake: Lake, plan: list[tuple[date, tuple[s
             for name in names:
                 target = partition_dir(rollup_dir(settings, name), day) / "rollup.parquet"
                 con.execute(_spans_view_sql(_relation(name, day_rows, previous, upcoming)))
-                write_parquet_atomic(con.execute(_rollup_sql(name)).to_arrow_table(), target)
+                table = con.execute(_rollup_sql(name)).to_arrow_table()
+                write_parquet_atomic(table, target)
+                con.register(name, table)  # for the rollups after it that read it
     finally:
         con.close()
 
@@ -175,14 +184,39 @@ def _compact(settings: Settings, con: duckdb.DuckDBPyConnection, months: set[str
                 f"SELECT * FROM read_parquet([{quoted}], union_by_name = true, hive_partitioning = true, "
                 f"hive_types = {{'event_date': DATE}}) ORDER BY {COMPACT_ORDER.get(name, 'event_date')}"
             ).to_arrow_table()
-            write_parquet_atomic(table, target)
+            write_parquet_atomic(table, target, MONTH_ROW_GROUP_ROWS)
+
+
+def definitions_digest() -> str:
+    """What every rollup is computed by (the spans view and the rollup queries) and how the month
+    files are laid out, as one digest."""
+    texts = [LAYOUT, _spans_view_template(), *(_rollup_sql(name) for name in ROLLUPS)]
+    return hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
+
+
+def _definitions_file(settings: Settings) -> Path:
+    return settings.lake_dir / "rollups" / "_definitions.sha256"
+
+
+def _definitions_current(settings: Settings) -> bool:
+    stamp = _definitions_file(settings)
+    return stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == definitions_digest()
+
+
+def _stamp_definitions(settings: Settings) -> None:
+    stamp = _definitions_file(settings)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(definitions_digest() + "\n", encoding="utf-8")
 
 
 def stale_days(settings: Settings) -> list[date]:
     """Days whose spans changed after their rollups were written (or that have none):
-    a killed run's partitions are caught up by the next run, whatever it ingests."""
+    a killed run's partitions are caught up by the next run, whatever it ingests. After an
+    upgrade that changed a rollup query (or added one), every day is stale."""
     lake = Lake(settings.spans_dir, "rollup", recover=False)
     try:
+        if not _definitions_current(settings):
+            return lake.partitions()
         stale = []
         for day in lake.partitions():
             newest = max((p.stat().st_mtime_ns for p in lake.files(day)), default=0)
@@ -199,7 +233,9 @@ def stale_days(settings: Settings) -> list[date]:
 
 
 def refresh_stale(settings: Settings) -> int:
-    return refresh(settings, stale_days(settings))
+    refreshed = refresh(settings, stale_days(settings))
+    _stamp_definitions(settings)  # every day is now computed by the current queries
+    return refreshed
 
 
 def rebuild(settings: Settings) -> int:
@@ -214,4 +250,6 @@ def rebuild(settings: Settings) -> int:
                 if date.fromisoformat(stale.name.split("=", 1)[1]) not in days:
                     shutil.rmtree(stale, ignore_errors=True)
             shutil.rmtree(folder / "months", ignore_errors=True)
-    return refresh(settings, days)
+    rebuilt = refresh(settings, days)
+    _stamp_definitions(settings)
+    return rebuilt

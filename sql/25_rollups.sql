@@ -25,7 +25,7 @@ CREATE OR REPLACE VIEW error_types AS
 SELECT * FROM {{error_types}}
 WHERE lens_in_scope(developer_id, team);
 
--- cost_savings: priced requests by prompt size and failed model calls by error type, per hour
+-- cost_savings: priced requests by prompt size and failed model calls by error type, per day
 -- (the Cost screen's optimization suggestions).
 CREATE OR REPLACE VIEW cost_savings AS
 SELECT * FROM {{cost_savings}}
@@ -56,6 +56,8 @@ LATERAL (VALUES
     ('models', model),
     ('services', service_name),
     ('repos', repo_slug),
+    ('sources', source),
+    ('projects', project),
     ('unpriced_model', CASE WHEN price_status = 'unknown_model' THEN coalesce(model, '') END)
 ) AS d(dimension, value)
 WHERE lens_scoped() AND (dimension = '(all)' OR value IS NOT NULL)

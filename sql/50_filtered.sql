@@ -36,6 +36,28 @@ WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
   AND lens_allowed(services, service_name)
   AND lens_allowed(repos, repo_slug);
 
+-- filtered_metrics: hourly_metrics' measures for a window, without the hour and the tool: its whole
+-- days from daily_metrics (about 13x fewer rows), the partial days at its edges from hourly_metrics
+-- (whole hours, as filtered_hourly). Whole days are [first_day, end_day); a window inside one day
+-- has none, and its hours come from the first edge alone.
+CREATE OR REPLACE MACRO lens_first_whole_day(start_ts) AS CAST(CAST(start_ts AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND AS DATE);
+CREATE OR REPLACE MACRO filtered_metrics(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM filtered_daily(lens_first_whole_day(start_ts), CAST(end_ts AS DATE), developers, teams, models, services, repos)
+UNION ALL BY NAME
+SELECT * EXCLUDE (hour, tool_name)
+FROM filtered_hourly(start_ts, least(CAST(lens_first_whole_day(start_ts) AS TIMESTAMP), CAST(end_ts AS TIMESTAMP)),
+                     developers, teams, models, services, repos)
+UNION ALL BY NAME
+SELECT * EXCLUDE (hour, tool_name)
+FROM filtered_hourly(greatest(CAST(CAST(end_ts AS DATE) AS TIMESTAMP), CAST(lens_first_whole_day(start_ts) AS TIMESTAMP)), end_ts,
+                     developers, teams, models, services, repos);
+
+-- The first day a month-to-date and a 7-day run-rate ending on as_of read (the Cost screen):
+-- a plain expression of a parameter, so the rollup files outside it are never opened.
+CREATE OR REPLACE MACRO lens_month_and_week_start(as_of) AS
+    least(CAST(date_trunc('month', CAST(as_of AS DATE)) AS DATE), CAST(as_of AS DATE) - 6);
+
 -- The same filters over the screens' smaller rollups (sql/25_rollups.sql). Day-grain ones count whole
 -- days of the window. Tool calls carry no model: the model filter applies to their caller's model.
 CREATE OR REPLACE MACRO filtered_tool_calls(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
@@ -96,8 +118,7 @@ WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
 CREATE OR REPLACE MACRO filtered_cost_savings(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM cost_savings
-WHERE hour >= start_ts AND hour < end_ts
-  AND event_date BETWEEN CAST(start_ts AS DATE) AND CAST(end_ts AS DATE)
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
   AND lens_allowed(developers, developer_id)
   AND lens_allowed(teams, team)
   AND lens_allowed(models, model)

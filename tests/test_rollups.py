@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from lens_etl import rollups, warehouse
+from lens_etl.lake import Lake
 from lens_etl.pipeline import ingest
 from lens_etl.sources.files import read_files
 from lens_etl.warehouse import connect_readonly
@@ -67,6 +68,36 @@ def test_a_rollup_older_than_its_spans_is_refreshed_by_the_next_run(lake) -> Non
     assert not rollups.stale_days(lake)
     con = connect_readonly(lake.duckdb_path)
     assert con.execute(ROLLED_DAILY).fetchall() == con.execute(RAW_DAILY).fetchall()
+
+
+def test_filtered_metrics_equals_the_hourly_rollup_on_any_window(lake) -> None:
+    """filtered_metrics reads whole days from daily_metrics and the edge hours from hourly_metrics:
+    whatever the window (aligned, mid-day edges, inside one day, empty), its sums are the hourly ones."""
+    con = connect_readonly(lake.duckdb_path)
+    hours = [row[0] for row in con.execute("SELECT DISTINCT hour FROM hourly_metrics ORDER BY 1").fetchall()]
+    # every window from one data hour to the end of another (edges mid-day, inside one day, aligned)
+    edges = sorted({*hours, *(h + timedelta(hours=1) for h in hours), *(datetime.combine(h.date(), datetime.min.time()) for h in hours)})
+    windows = [(a, b) for a in edges for b in edges if a <= b]
+    assert len({h.date() for h in hours}) > 1 and len(windows) > 100
+    measures = "count(DISTINCT developer_id), sum(spans), sum(requests), sum(tokens_in), round(sum(cost_usd), 9), sum(accepted_lines)"
+    for start, end in windows:
+        args = "$start, $end, [], [], [], [], []"
+        daily = con.execute(f"SELECT {measures} FROM filtered_metrics({args})", {"start": start, "end": end}).fetchone()
+        hourly = con.execute(f"SELECT {measures} FROM filtered_hourly({args})", {"start": start, "end": end}).fetchone()
+        assert daily == hourly, (start, end)
+    assert con.execute("SELECT sum(spans) FROM daily_metrics").fetchone() == con.execute("SELECT count(*) FROM spans").fetchone()
+
+
+def test_changed_rollup_queries_make_every_day_stale(lake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an upgrade that changes a rollup query, the next run recomputes every day's rollups."""
+    reader = Lake(lake.spans_dir, "look", recover=False)
+    days = reader.partitions()
+    reader.close()
+    assert days and not rollups.stale_days(lake)
+    monkeypatch.setattr(rollups, "definitions_digest", lambda: "a newer release")
+    assert rollups.stale_days(lake) == days
+    rollups.refresh_stale(lake)
+    assert not rollups.stale_days(lake)
 
 
 def test_views_work_before_any_rollup_exists(tmp_path: Path) -> None:

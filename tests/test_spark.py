@@ -31,13 +31,6 @@ def doc_sql(marker: str) -> str:
     raise AssertionError(f"docs/distributed.md has no sql block starting with '-- {marker}'")
 
 
-def daily_view_sql() -> str:
-    """sql/20_daily_metrics.sql's daily_metrics statement, as a Spark temp view."""
-    text = (SQL_DIR / "20_daily_metrics.sql").read_text(encoding="utf-8")
-    statement = text[text.index("CREATE OR REPLACE VIEW daily_metrics AS"):]
-    return statement[: statement.index(";")].replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW", 1)
-
-
 @pytest.fixture(scope="module")
 def spark() -> Iterator[object]:
     pyspark_sql = pytest.importorskip("pyspark.sql")
@@ -63,9 +56,9 @@ def test_spark_daily_rollup_equals_duckdb_daily_metrics(spark, sample_settings: 
     spark.read.option("mergeSchema", "true").parquet(str(sample_settings.spans_dir)).createOrReplaceTempView("lake_spans")
     spark.sql(doc_sql("spark: spans view"))
     hourly = (SQL_DIR / "rollups" / "hourly_metrics.sql").read_text(encoding="utf-8")
-    spark.sql(f"SELECT CAST(hour AS DATE) AS event_date, * FROM ({hourly})").createOrReplaceTempView("hourly_metrics")
-    spark.sql(daily_view_sql())
-    from_spark = [row.asDict() for row in spark.sql("SELECT * FROM daily_metrics").collect()]
+    spark.sql(hourly).createOrReplaceTempView("hourly_metrics")
+    daily = (SQL_DIR / "rollups" / "daily_metrics.sql").read_text(encoding="utf-8")
+    from_spark = [row.asDict() for row in spark.sql(daily).withColumnRenamed("day", "event_date").collect()]
 
     con = connect_readonly(sample_settings.duckdb_path)
     try:

@@ -1,5 +1,5 @@
--- Rollup: what the Cost screen's optimization suggestions add up, per hour, developer, team,
--- service, repo, model and provider of one day. Two kinds of row:
+-- Rollup: what the Cost screen's optimization suggestions add up, per developer, team, service,
+-- repo, model and provider of one day (a day, not an hour: the screen's windows are whole days). Two kinds of row:
 -- 'request': requests with a cost and a prompt size, by prompt_under = the smallest short-prompt
 --   threshold above tokens_in (the Cost screen's choices, pages/cost.py SHORT_PROMPT_OPTIONS; NULL
 --   when tokens_in is at or above all of them), with the usage sums that re-price them at another
@@ -15,7 +15,6 @@ WITH this_day AS (
 ),
 requests AS (
     SELECT
-        date_trunc('hour', start_time) AS hour,
         developer_id, team, service_name, repo_slug, model, provider,
         'request' AS kind,
         list_filter([2000, 5000, 10000, 20000, 50000], x -> tokens_in < x)[1] AS prompt_under,
@@ -55,7 +54,6 @@ retries AS (
 ),
 failures AS (
     SELECT
-        date_trunc('hour', start_time) AS hour,
         developer_id, team, service_name, repo_slug, model, provider,
         'failed' AS kind,
         CAST(NULL AS INTEGER) AS prompt_under,

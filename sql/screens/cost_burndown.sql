@@ -11,8 +11,7 @@ month AS (
 ),
 daily AS (
     SELECT event_date AS day, sum(cost_usd) AS cost_usd
-    FROM filtered_hourly(least((SELECT month_start FROM month), (SELECT as_of FROM month) - 6),
-                        (SELECT as_of FROM month) + 1, [], [], [], [], [])
+    FROM filtered_metrics(lens_month_and_week_start($as_of), CAST($as_of AS DATE) + 1, [], [], [], [], [])
     WHERE $budget_scope = 'total'
        OR ($budget_scope = 'team' AND team = $budget_name)
        OR ($budget_scope = 'developer' AND developer_id = $budget_name)

@@ -6,6 +6,6 @@ SELECT
     sum(requests) AS requests,
     sum(cost_usd) / nullif(sum(requests), 0) AS cost_per_request_usd,
     sum(cost_usd) / nullif(sum(sum(cost_usd)) OVER (), 0) AS cost_share
-FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
 GROUP BY 1
 ORDER BY cost_usd DESC;

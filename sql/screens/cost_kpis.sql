@@ -15,9 +15,10 @@ month AS (
     SELECT as_of, CAST(date_trunc('month', as_of) AS DATE) AS month_start, last_day(as_of) AS month_end FROM clock
 ),
 daily AS (
+    -- as_of lies in the window, so its month and week start no earlier than the window's start's
     SELECT event_date AS day, sum(cost_usd) AS cost_usd
-    FROM filtered_hourly(least((SELECT month_start FROM month), (SELECT as_of FROM month) - 6),
-                        (SELECT as_of FROM month) + 1, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics(lens_month_and_week_start($start), $end, $developers, $teams, $models, $services, $repos)
+    WHERE event_date <= (SELECT as_of FROM month)
     GROUP BY 1
 ),
 last7 AS (
@@ -28,7 +29,7 @@ last7 AS (
 window_totals AS (
     SELECT coalesce(sum(cost_usd), 0) AS window_usd, coalesce(sum(requests), 0) AS window_requests,
            coalesce(sum(unpriced_spans), 0) AS unpriced_spans
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
 ),
 rates AS (
     SELECT

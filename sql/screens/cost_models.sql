@@ -11,7 +11,7 @@ WITH per_model AS (
         CASE WHEN sum(unpriced_spans) < sum(requests) THEN sum(cost_usd) END AS cost_usd,
         sum(cache_read_tokens) / nullif(sum(tokens_in), 0) AS cache_hit_ratio,
         sum(unpriced_spans) AS unpriced_requests
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
     WHERE model IS NOT NULL
     GROUP BY model, provider
     HAVING sum(requests) > 0

@@ -12,7 +12,7 @@ daily AS (
     -- per day and dimension set (the grain of daily_metrics), keeping those with requests
     SELECT developer_id, model, provider, sum(tokens_in) AS tokens_in, sum(cache_read_tokens) AS cache_read_tokens,
            sum(cache_write_tokens) AS cache_write_tokens
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
     WHERE developer_id IS NOT NULL
     GROUP BY event_date, developer_id, team, model, provider, service_name, repo_slug, project
     HAVING sum(requests) > 0
@@ -33,7 +33,7 @@ target AS (
 ),
 data_days AS (
     SELECT greatest(date_diff('day', min(event_date), max(event_date)) + 1, 1) AS days
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
 ),
 gains AS (
     SELECT

@@ -25,7 +25,7 @@ moves AS (
 ),
 data_days AS (
     SELECT greatest(date_diff('day', min(event_date), max(event_date)) + 1, 1) AS days
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
 ),
 short AS (
     -- requests under the threshold (one of the rollup's prompt_under values: the Cost screen's choices)

@@ -22,7 +22,7 @@ priced AS (
 ),
 data_days AS (
     SELECT greatest(date_diff('day', min(event_date), max(event_date)) + 1, 1) AS days
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
 ),
 by_type AS (
     SELECT

@@ -4,7 +4,7 @@
 -- after $as_of (and at $as_of, so the dashed line joins the actual one).
 WITH daily AS (
     SELECT event_date AS day, sum(cost_usd) AS cost_usd, sum(requests) AS requests
-    FROM filtered_hourly($start, least(CAST($end AS DATE), CAST($as_of AS DATE) + 1), $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, least(CAST($end AS DATE), CAST($as_of AS DATE) + 1), $developers, $teams, $models, $services, $repos)
     GROUP BY 1
 ),
 days AS (

@@ -1,11 +1,11 @@
 -- Screen: Developers, one developer's model preference. Grain: one row per model for $developer.
--- Rollup: hourly_metrics.
+-- Rollup: daily_metrics (whole days; edge hours from hourly_metrics).
 SELECT
     model,
     sum(requests) AS requests,
     sum(cost_usd) AS cost_usd,
     sum(requests) / nullif(sum(sum(requests)) OVER (), 0) AS request_share
-FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
 WHERE coalesce(developer_id, '(unknown)') = $developer AND model IS NOT NULL
 GROUP BY model
 ORDER BY requests DESC, model;

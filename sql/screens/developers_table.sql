@@ -1,7 +1,7 @@
 -- Screen: Developers, the table. Grain: one row per developer in the filtered window,
 -- narrowed by $search (substring of developer or team, case-insensitive; '' = everyone).
 -- Edits are TOOL spans (Edit/Write/...) attributed to the model of the LLM span that called them.
--- Rollups: hourly_metrics (usage, favourite model), session_activity (sessions, last active),
+-- Rollups: daily_metrics (usage, favourite model), session_activity (sessions, last active),
 -- tool_calls (edits).
 WITH per_model AS (
     SELECT
@@ -12,7 +12,7 @@ WITH per_model AS (
         sum(cost_usd) AS cost_usd,
         sum(tokens_in) AS tokens_in,
         sum(tokens_out) AS tokens_out
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
     GROUP BY ALL
 ),
 usage AS (

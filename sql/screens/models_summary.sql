@@ -2,7 +2,7 @@
 -- Tokens per request over requests (is_request); error rate over model calls (LLM spans, not
 -- LiteLLM's raw copies); cost per 1k tokens = cost / (tokens in + out) * 1000;
 -- cache hit ratio = cache read tokens / tokens in (the prompt count includes cache reads).
--- Rollups: hourly_metrics; latency quantiles ≈ from latency_histogram (the middle of the bucket
+-- Rollups: daily_metrics (whole days; edge hours from hourly_metrics); latency quantiles ≈ from latency_histogram (the middle of the bucket
 -- holding the quantile, within ±6%). cost_usd is NULL for a model none of whose spans has a price.
 WITH latency AS (
     SELECT
@@ -42,7 +42,7 @@ usage AS (
         sum(cache_write_tokens) AS cache_write_tokens,
         CASE WHEN sum(priced_spans) > 0 THEN sum(cost_usd) END AS cost_usd,
         sum(unpriced_spans) > 0 AS unpriced
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
     WHERE model IS NOT NULL
     GROUP BY model
 )

@@ -2,7 +2,7 @@
 -- (the page runs it again over the previous window of the same length for the deltas).
 -- requests = is_request spans; cost and tokens sum every span (as daily_metrics does);
 -- error rate = share of model calls (LLM spans, not LiteLLM's raw copies) that ended in ERROR.
--- Rollups: sums and active developers from hourly_metrics, sessions (spans passing the model
+-- Rollups: sums and active developers from daily_metrics, sessions (spans passing the model
 -- filter themselves) from session_activity, p95 latency ≈ from latency_histogram (±6%).
 WITH totals AS (
     SELECT
@@ -17,7 +17,7 @@ WITH totals AS (
         count(DISTINCT developer_id) AS active_developers,
         coalesce(sum(unpriced_spans), 0) AS unpriced_spans,
         coalesce(sum(spans), 0) AS spans
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
 ),
 latency AS (
     SELECT bucket, sum(spans) OVER (ORDER BY bucket) AS upto, sum(spans) OVER () AS total

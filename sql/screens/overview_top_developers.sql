@@ -1,8 +1,8 @@
 -- Screen: Overview, top developers. Grain: one row per developer, the $limit costliest.
--- Rollups: hourly_metrics; sessions from session_activity (spans passing the model filter themselves).
+-- Rollups: daily_metrics (whole days; edge hours from hourly_metrics); sessions from session_activity (spans passing the model filter themselves).
 WITH usage AS (
     SELECT developer_id, any_value(team) AS team, sum(requests) AS requests, sum(cost_usd) AS cost_usd
-    FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
     GROUP BY developer_id
 ),
 sessions AS (
