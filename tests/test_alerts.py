@@ -243,6 +243,64 @@ def test_error_rate_baseline_from_the_hourly_rollup_equals_the_spans(scenarios: 
     assert by_id["total"].baseline == pytest.approx(by_id["source"].baseline)
 
 
+def test_silent_minutes_from_the_rollup_equal_the_newest_span(scenarios: list[Scenario]) -> None:
+    """source_silent takes each day's newest span from filter_values and only $now's own day from the
+    spans: at any `now` (with later spans that day, and a look-back starting mid-day) its minutes
+    equal the newest span before `now` found over the raw spans."""
+    settings = scenarios[1].settings
+    rules = [alerts.make_rule({"id": scope, "type": "source_silent", "scope": scope, "threshold": 1e-9, "baseline_days": 2})
+             for scope in ("source", "project")]
+    con = warehouse.connect_readonly(settings.duckdb_path)
+    try:
+        for now in (NOW, NOW - timedelta(hours=5, minutes=7), DAY0 - timedelta(hours=3, seconds=30), DAY0 - timedelta(days=4, minutes=1)):
+            raw = con.execute("""
+                SELECT scope, subject, epoch(CAST($now AS TIMESTAMP) - max(start_time)) / 60
+                FROM spans, LATERAL (VALUES ('source', source), ('project', project)) AS d(scope, subject)
+                WHERE start_time >= CAST($now AS TIMESTAMP) - INTERVAL 2 DAY AND start_time <= CAST($now AS TIMESTAMP)
+                GROUP BY ALL
+            """, {"now": now}).fetchall()
+            fired = {(f.rule_id, f.subject): f.value for f in alerts.evaluate(settings, rules, now=now)}
+            assert len(raw) >= 3 and fired == pytest.approx({(scope, subject): value for scope, subject, value in raw}), now
+    finally:
+        con.close()
+
+
+def test_cost_rules_from_the_rollups_equal_the_spans(scenarios: list[Scenario]) -> None:
+    """Spend and projections read whole days from daily_metrics and the run-rate's first day and
+    $now's day by the hour: at any `now` (later spans that day included) every number equals the
+    same sums over the raw spans (whole hours, as the rollup counts them)."""
+    settings = scenarios[1].settings
+    rules = [alerts.make_rule({"id": f"{kind}-{scope}-{window}", "type": kind, "scope": scope, "threshold": 1e-9,
+                               "window": window})
+             for kind in ("cost_budget", "cost_run_rate") for scope in ("developer", "model", "total")
+             for window in ("day", "week", "month")]
+    con = warehouse.connect_readonly(settings.duckdb_path)
+    try:
+        for now in (NOW, NOW - timedelta(hours=9, minutes=13), DAY0 - timedelta(days=3, hours=2, minutes=30)):
+            fired = {(f.rule_id, f.subject): (f.value, f.baseline) for f in alerts.evaluate(settings, rules, now=now)}
+            expected = {}
+            for rule in rules:
+                start, end, _ = alerts._period(now, rule.window)
+                column = {"developer": "developer_id", "model": "model", "total": "'all'"}[rule.scope]
+                rows = con.execute(f"""
+                    SELECT coalesce({column}, '(none)') AS subject,
+                           coalesce(sum(cost_usd) FILTER (WHERE date_trunc('hour', start_time) >= $start), 0),
+                           coalesce(sum(cost_usd) FILTER (WHERE date_trunc('hour', start_time) >= $week_ago), 0) / 7
+                    FROM spans
+                    WHERE date_trunc('hour', start_time) >= least($start, $week_ago) AND date_trunc('hour', start_time) < $now
+                    GROUP BY 1
+                """, {"start": start, "week_ago": now - timedelta(days=7), "now": now}).fetchall()
+                for subject, spent, rate in rows:
+                    projected = spent + rate * (end - now).total_seconds() / 86400
+                    expected[(rule.id, subject)] = (spent, None) if rule.type == "cost_budget" else (projected, rate)
+            assert fired.keys() == {k for k, (value, _) in expected.items() if value > 1e-9}, now
+            for key, (value, baseline) in fired.items():
+                assert value == pytest.approx(expected[key][0], rel=1e-9), (now, key)
+                assert baseline == (None if expected[key][1] is None else pytest.approx(expected[key][1], rel=1e-9)), (now, key)
+    finally:
+        con.close()
+
+
 def test_every_firing_carries_numbers_message_and_link(scenarios: list[Scenario]) -> None:
     rules = [alerts.make_rule(r) for r in RULES]
     firings = alerts.evaluate(scenarios[1].settings, rules, now=NOW)

@@ -1,4 +1,4 @@
--- alerts: cost_budget and cost_run_rate rules (grain: rule × subject). Spend from hourly_metrics in
+-- alerts: cost_budget and cost_run_rate rules (grain: rule × subject). Spend from daily_metrics and hourly_metrics in
 -- each rule's calendar period (day, week or month up to $now). `spent` compares the spend so far;
 -- `projected` adds the mean daily spend of the 7 days up to $now × the days left in the period.
 -- The threshold is the rule's, else the subject's monthly budget × $budget_shares (its share of a month).
@@ -12,12 +12,20 @@ WITH rules AS (
 budgets AS (
     SELECT unnest($budget_scopes) AS scope, unnest($budget_names) AS name, CAST(unnest($budget_usd) AS DOUBLE) AS monthly_usd
 ),
-hours AS (  -- whole days before the run-rate window (periods start at midnight) as one row per day
-    SELECT CASE WHEN hour < date_trunc('day', CAST($now AS TIMESTAMP) - INTERVAL 7 DAY) THEN date_trunc('day', hour)
-                ELSE hour END AS hour,
-           developer_id, team, model, sum(cost_usd) AS cost_usd
+hours AS (
+    -- Whole days from daily_metrics; by the hour from hourly_metrics only the day the run-rate
+    -- window starts in (it starts at $now - 7 days; $min_start is that or an earlier midnight, a
+    -- period's start) and $now's own day (a span after $now does not count).
+    SELECT CAST(event_date AS TIMESTAMP) AS hour, developer_id, team, model, sum(cost_usd) AS cost_usd
+    FROM daily_metrics
+    WHERE event_date >= CAST($min_start AS DATE) AND event_date < CAST($now AS DATE)
+      AND event_date <> CAST(CAST($now AS TIMESTAMP) - INTERVAL 7 DAY AS DATE)
+    GROUP BY ALL
+    UNION ALL
+    SELECT hour, developer_id, team, model, sum(cost_usd) AS cost_usd
     FROM hourly_metrics
-    WHERE event_date >= CAST($min_start AS DATE) AND hour >= CAST($min_start AS TIMESTAMP) AND hour < CAST($now AS TIMESTAMP)
+    WHERE event_date IN (CAST(CAST($now AS TIMESTAMP) - INTERVAL 7 DAY AS DATE), CAST($now AS DATE))
+      AND hour >= CAST($min_start AS TIMESTAMP) AND hour < CAST($now AS TIMESTAMP)
     GROUP BY ALL
 ),
 unpivoted AS (  -- each row once per scope (cheaper than GROUPING SETS here)

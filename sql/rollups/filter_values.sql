@@ -1,6 +1,7 @@
 -- Rollup: one row per (dimension, value) that occurs in one day's spans, for the sidebar filters and
 -- the data's bounds; dimension '(all)' (value NULL) is the whole day. Also the unpriced models
--- (dimension 'unpriced_model', value the model or NULL) with their tokens.
+-- (dimension 'unpriced_model', value the model or NULL) with their tokens; the sources and projects
+-- with their newest span (the source_silent alert).
 -- Rebuilt for every partition an ingest touches.
 SELECT
     dimension,
@@ -18,6 +19,8 @@ LATERAL (VALUES
     ('models', model),
     ('services', service_name),
     ('repos', repo_slug),
+    ('sources', source),
+    ('projects', project),
     ('unpriced_model', CASE WHEN price_status = 'unknown_model' THEN coalesce(model, '') END)
 ) AS d(dimension, value)
 WHERE dimension = '(all)' OR value IS NOT NULL
