@@ -113,6 +113,8 @@ if summary.empty:
     st.warning(f"No session {session_id!r} in the lake.", icon="🔎")
     st.stop()
 info = summary.iloc[0]
+# the session's days: its other queries read only those partitions
+days = {"session_id": session_id, "first_day": info["first_day"], "last_day": info["last_day"]}
 
 # --- one session ---
 st.header(f"Session {session_id}")
@@ -131,7 +133,7 @@ kpis[5].metric("Errors", fmt_int(info["errors"]), border=True)
 kpis[6].metric("Tokens", fmt_compact((info["tokens_in"] or 0) + (info["tokens_out"] or 0)), border=True,
                help=f"In {fmt_int(info['tokens_in'])} (cache reads {fmt_int(info['cache_read_tokens'])}), out {fmt_int(info['tokens_out'])}.")
 
-spans = query("session_spans", session_id=session_id)
+spans = query("session_spans", **days)
 spans["start_utc"] = spans["start_time"].dt.strftime("%H:%M:%S.%f").str[:-3]
 
 st.subheader("Waterfall")
@@ -185,7 +187,7 @@ with right:
         st.session_state[SPAN_KEY] = first_request.iloc[0] if len(first_request) else span_ids[0]
     span_labels = dict(zip(spans["span_id"], spans["row_label"]))
     span_id = st.selectbox("Span", span_ids, key=SPAN_KEY, format_func=lambda s: span_labels.get(s, s))
-    detail = query("session_span_detail", session_id=session_id, span_id=span_id)
+    detail = query("session_span_detail", **days, span_id=span_id)
     if not no_rows(detail, "span"):
         span = detail.iloc[0]
         st.caption(
@@ -203,7 +205,7 @@ with right:
 left, right = st.columns(2)
 with left:
     st.subheader("Errors")
-    errors = query("session_errors", session_id=session_id)
+    errors = query("session_errors", **days)
     if errors.empty:
         st.success("No error spans in this session.", icon="✅")
     else:
@@ -214,7 +216,7 @@ with left:
         })
 with right:
     st.subheader("Cost by model")
-    by_model = query("session_cost_by_model", session_id=session_id)
+    by_model = query("session_cost_by_model", **days)
     if not no_rows(by_model, "priced model calls"):
         st.dataframe(by_model, hide_index=True, width="stretch", column_config={
             "model": "Model", "requests": st.column_config.NumberColumn("Requests", format="localized"),

@@ -29,6 +29,10 @@ SELECT
     list_sort(list_distinct(list(model) FILTER (WHERE model IS NOT NULL))) AS models,
     sum(edits) AS edits,
     sum(accepted_edits) AS accepted_edits,
-    sum(accepted_lines) AS accepted_lines
+    sum(accepted_lines) AS accepted_lines,
+    -- the days of its partitions (by span start): a session's spans are read from these alone
+    min(event_date) AS first_day,
+    max(event_date) AS last_day,
+    sum(sub_agents) AS sub_agents
 FROM session_days
 GROUP BY session_id;

@@ -22,6 +22,7 @@ SELECT
     count(*) FILTER (WHERE price_status = 'unknown_model') AS unpriced_spans,
     count(*) FILTER (WHERE accepted_flag IS NOT NULL) AS edits,
     count(*) FILTER (WHERE accepted_flag) AS accepted_edits,
-    sum(accepted_lines) AS accepted_lines
+    sum(accepted_lines) AS accepted_lines,
+    count(*) FILTER (WHERE span_kind = 'TOOL' AND tool_name = 'Task') AS sub_agents
 FROM spans
 GROUP BY session_id, model

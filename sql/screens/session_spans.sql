@@ -4,13 +4,12 @@
 -- A span whose parent is not in the session is a root. A sub-agent is a Task tool span: its
 -- children are the sub-agent's own model and tool calls (in_sub_agent). Depth is capped at 64
 -- so that a parent cycle in bad data cannot loop.
--- Reads only the session's partitions: its days are those of its `session_days` rows.
+-- Reads only the session's partitions: $first_day..$last_day (session_summary's first_day, last_day).
 WITH RECURSIVE s AS (
     SELECT *, span_kind = 'TOOL' AND tool_name = 'Task' AS is_task
     FROM spans
     WHERE session_id = $session_id
-      AND event_date BETWEEN (SELECT min(event_date) FROM session_days WHERE session_id = $session_id)
-          AND (SELECT max(event_date) FROM session_days WHERE session_id = $session_id)
+      AND event_date BETWEEN CAST($first_day AS DATE) AND CAST($last_day AS DATE)
 ),
 tree AS (
     SELECT span_id, is_task, 0 AS depth, [strftime(start_time, '%Y%m%d%H%M%S%f') || span_id] AS path, false AS in_sub_agent
