@@ -1,6 +1,6 @@
-"""Lens benchmarks: ingest, screen queries, page renders, `make run` on a fresh clone.
+"""Lens benchmarks: ingest, screen queries, page renders, a year of data, `make run` on a fresh clone.
 
-    python -m bench.run [--quick] [--fresh-clone] [--only ingest screens pages ...]
+    python -m bench.run [--quick] [--fresh-clone] [--only ingest screens pages scale ...]
 
 Each part writes bench/results/<part>.json (numbers, goals, pass/fail, machine info) and the
 run ends with one table. A part that fails or cannot run is reported; the others still run.
@@ -32,8 +32,9 @@ from typing import Any, Callable, Iterator
 import duckdb
 
 from bench import synth
-from lens_etl import budgets, users, warehouse
+from lens_etl import budgets, rollups, users, warehouse
 from lens_etl.config import Settings
+from lens_etl.lake import Lake
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -307,6 +308,7 @@ def synthetic_lake(work: Path, days: int, per_day: int) -> Settings:
         shutil.rmtree(data_dir, ignore_errors=True)
         synth.build_lake(settings, days, per_day)
         marker.write_text(json.dumps(wanted))
+    rollups.refresh_stale(settings)  # a lake built by an older Lens gets the current rollups
     warehouse.build(settings)
     budgets.save(settings, [
         budgets.Budget("total", budgets.TOTAL_NAME, 250_000.0),
@@ -328,11 +330,12 @@ def default_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
     session_id, span_id = con.execute(
         "SELECT session_id, span_id FROM spans WHERE event_date = ? AND span_kind = 'LLM' ORDER BY start_time DESC LIMIT 1",
         [newest.date()]).fetchone()
+    first_day, last_day = con.execute("SELECT first_day, last_day FROM sessions WHERE session_id = ?", [session_id]).fetchone()
     models = list(synth.MODELS)
     return {
         "start": start, "end": end, "developers": [], "teams": [], "models": [], "services": [], "repos": [],
         "developer": developer, "bucket": "day", "search": "", "limit": 10, "top": 8,
-        "session_id": session_id, "span_id": span_id,
+        "session_id": session_id, "span_id": span_id, "first_day": first_day, "last_day": last_day,
         "as_of": newest.date(), "now": newest, "until": newest, "minutes": 15, "hours": 6, "max_error_rate": 0.05,
         **budgets.sql_params(budgets.load(settings)), "scope": "total", "name": budgets.TOTAL_NAME,
         "budget_scope": "total", "budget_name": budgets.TOTAL_NAME,
@@ -374,20 +377,10 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
-def bench_screens(result: PartResult, work: Path, quick: bool) -> PartResult:
-    days, per_day = (10, 100_000) if quick else (100, 100_000)
-    clock = time.perf_counter()
-    settings = synthetic_lake(work, days, per_day)
-    result.add("lake ready", time.perf_counter() - clock, "s")
-    result.details.update(lake_spans=days * per_day, days=days)
-    files = sorted(SCREENS_DIR.glob("*.sql"))
-    if not files:
-        result.status, result.note = "skipped", f"no queries in {SCREENS_DIR}"
-        return result
-    warm_runs = 5 if quick else 10
+def time_queries(settings: Settings, files: list[Path], warm_runs: int) -> dict[str, dict[str, Any]]:
+    """Each query file at the pages' default parameters: cold (a fresh connection) and warm runs."""
     con = warehouse.connect_readonly(settings.duckdb_path)
     params = default_params(con, settings)
-    result.details["params"] = {k: v for k, v in params.items() if not k.startswith("rate_")}
     queries: dict[str, dict[str, Any]] = {}
     for path in files:
         sql = path.read_text(encoding="utf-8")
@@ -405,13 +398,27 @@ def bench_screens(result: PartResult, work: Path, quick: bool) -> PartResult:
                 entry["cold_ms"], entry["rows"] = _timed(fresh, sql, bound)
             finally:
                 fresh.close()
-            runs = warm_runs if entry["cold_ms"] < 1000 else 3  # keep the 10M-span run within minutes
+            runs = warm_runs if entry["cold_ms"] < 1000 else 3  # keep a big lake's run within minutes
             warm = [_timed(con, sql, bound)[0] for _ in range(runs)]
         except duckdb.Error as exc:
             entry["error"] = str(exc).splitlines()[0][:300]
             continue
         entry.update(p50_ms=statistics.median(warm), p95_ms=p95(warm), max_ms=max(warm))
     con.close()
+    return queries
+
+
+def bench_screens(result: PartResult, work: Path, quick: bool) -> PartResult:
+    days, per_day = (10, 100_000) if quick else (100, 100_000)
+    clock = time.perf_counter()
+    settings = synthetic_lake(work, days, per_day)
+    result.add("lake ready", time.perf_counter() - clock, "s")
+    result.details.update(lake_spans=days * per_day, days=days)
+    files = sorted(SCREENS_DIR.glob("*.sql"))
+    if not files:
+        result.status, result.note = "skipped", f"no queries in {SCREENS_DIR}"
+        return result
+    queries = time_queries(settings, files, 5 if quick else 10)
     result.details["queries"] = queries
     timed = {q: e for q, e in queries.items() if "p95_ms" in e}
     failed = sorted(q for q, e in queries.items() if "error" in e)
@@ -428,6 +435,70 @@ def bench_screens(result: PartResult, work: Path, quick: bool) -> PartResult:
     result.add("queries failed", len(failed), "", "0", not failed)
     if failed:
         result.note = "failed: " + ", ".join(failed)
+    return result
+
+
+# ---- part (d): a year of data -----------------------------------------------------------------
+
+RAW_SCREENS_DIR = REPO / "tests" / "fixtures" / "raw_screens"
+MB = 1024**2
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*.parquet"))
+
+
+def bench_scale(result: PartResult, work: Path, quick: bool) -> PartResult:
+    """A synthetic year (365 days x 100k spans; --quick: 30 days): every screen query warm and cold,
+    each rollup-backed query against its raw-span original in the same run, the rollup update an
+    ingest of one day's 100k spans causes, and the lake's size per million spans."""
+    days, per_day = (30, 100_000) if quick else (365, 100_000)
+    clock = time.perf_counter()
+    settings = synthetic_lake(work, days, per_day)
+    result.add("lake ready", time.perf_counter() - clock, "s")
+    spans = days * per_day
+    spans_mb, rollups_mb = _folder_bytes(settings.spans_dir) / MB, _folder_bytes(settings.lake_dir / "rollups") / MB
+    result.details.update(lake_spans=spans, days=days, spans_mb=round(spans_mb, 1), rollups_mb=round(rollups_mb, 1))
+    per_million = spans_mb / (spans / 1e6)
+    result.add("lake size per million spans", per_million, "MB", "<= 50 MB", per_million <= 50)
+    result.add("rollups size", rollups_mb, "MB")
+
+    queries = time_queries(settings, sorted(SCREENS_DIR.glob("*.sql")), 5 if quick else 10)
+    result.details["queries"] = queries
+    timed = {q: e for q, e in queries.items() if "p95_ms" in e}
+    slow_warm = sorted(q for q, e in timed.items() if e["p95_ms"] >= 100)
+    slow_cold = sorted(q for q, e in timed.items() if e["cold_ms"] >= 1000)
+    result.details.update(over_100ms_warm=slow_warm, over_1s_cold=slow_cold)
+    result.add("queries with warm p95 < 100 ms", len(timed) - len(slow_warm), f"of {len(queries)}", "all", not slow_warm and len(timed) == len(queries))
+    result.add("queries with cold < 1 s", len(timed) - len(slow_cold), f"of {len(queries)}", "all", not slow_cold and len(timed) == len(queries))
+    result.add("heaviest warm p95", max(e["p95_ms"] for e in timed.values()), "ms", "< 100 ms")
+    result.add("heaviest cold", max(e["cold_ms"] for e in timed.values()), "ms", "< 1000 ms")
+
+    # the same numbers over raw spans (tests/fixtures/raw_screens: the originals the rollup versions
+    # are proven equal to), measured now, on the same lake
+    raw = time_queries(settings, sorted(p for p in RAW_SCREENS_DIR.glob("*.sql") if p.stem in timed), 3)
+    speedups = {q: raw[q]["p50_ms"] / timed[q]["p50_ms"] for q in raw if "p50_ms" in raw[q] and timed[q]["p50_ms"] > 0}
+    result.details["raw_vs_rollup"] = {q: {"raw_p50_ms": round(raw[q]["p50_ms"], 1), "rollup_p50_ms": round(timed[q]["p50_ms"], 1),
+                                           "speedup": round(x, 1)} for q, x in sorted(speedups.items(), key=lambda kv: kv[1])}
+    if speedups:
+        result.add("rollup vs raw: median speedup", statistics.median(speedups.values()), "x", ">= 20x",
+                   statistics.median(speedups.values()) >= 20)
+        result.add("rollup vs raw: smallest speedup", min(speedups.values()), "x", ">= 20x", min(speedups.values()) >= 20)
+
+    # what an ingest of one day's 100k spans costs the rollups: that day's (and its neighbours')
+    # rollups recomputed, its month files rewritten, the views rebuilt
+    lake = Lake(settings.spans_dir, "bench", recover=False)
+    try:
+        for path in lake.files(max(lake.partitions())):
+            os.utime(path)  # as if just written
+    finally:
+        lake.close()
+    clock = time.perf_counter()
+    refreshed = rollups.refresh_stale(settings)
+    warehouse.build(settings)
+    took = time.perf_counter() - clock
+    result.add("incremental rollup update (one 100k-span day)", took, "s", "< 5 s", took < 5)
+    result.details["incremental_days"] = refreshed
     return result
 
 
@@ -623,6 +694,7 @@ PARTS: dict[str, Callable[[PartResult, Path, bool], PartResult]] = {
     "pages": bench_pages,
     "phoenix": bench_phoenix,
     "fresh_clone": bench_fresh_clone,
+    "scale": bench_scale,
 }
 OWN_FILE = {"phoenix"}  # parts whose script writes its own results file
 
