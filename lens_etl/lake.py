@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -87,13 +88,25 @@ class Lake:
         self._loaded: set[date] = set()
         self._touched: set[date] = set()
         self.con = duckdb.connect()
+        # A batch's files are written in the background while the next batch is read and
+        # normalized (the Parquet encoder runs on another core); at most one batch is in flight.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-write")
+        self._pending: list[Future[None]] = []
         self.con.execute("CREATE TABLE known (span_id VARCHAR)")
         self.con.execute(TRACE_TABLES_SQL)
         if recover:  # readers that only look (doctor, stale_days) leave a dead run's files be
             self.recover()
 
     def close(self) -> None:
+        """Waits for the files still being written (their errors surface in `flush`)."""
+        self._writer.shutdown(wait=True)
         self.con.close()
+
+    def flush(self) -> None:
+        """Wait until every file handed to the writer is in place; raises the first write error."""
+        pending, self._pending = self._pending, []
+        for job in pending:
+            job.result()
 
     def files(self, day: date) -> list[Path]:
         return sorted(partition_dir(self.root, day).glob("*.parquet"))
@@ -140,6 +153,8 @@ class Lake:
         days = [row[0] for row in self.con.execute(
             "SELECT DISTINCT p.event_date FROM provisional AS p JOIN trace_info AS t USING (trace_id)"
         ).fetchall()]
+        if days:
+            self.flush()  # a partition is rewritten from all its files
         for day in days:
             self._rewrite(day, self.files(day), FILL_FROM_TRACES_SQL.format(source="rows_in"))
         self.con.execute("DELETE FROM provisional WHERE trace_id IN (SELECT trace_id FROM trace_info)")
@@ -161,6 +176,7 @@ class Lake:
         """Append the spans the lake does not hold yet; duplicates (in the batch too) are counted."""
         if spans.num_rows == 0:
             return WriteResult(0, 0)
+        self.flush()  # the previous batch's files
         days = pc.unique(spans[PARTITION_COLUMN]).to_pylist()
         self._load_ids(days)
         self.con.register("incoming", spans)
@@ -185,13 +201,15 @@ class Lake:
         for day, rows in _by_day(fresh):
             self._seq += 1
             target = partition_dir(self.root, day) / f"part-{self.run_id}-{self._seq:05d}.parquet"
-            write_parquet_atomic(rows.drop_columns([PARTITION_COLUMN]).cast(FILE_SCHEMA), target)
+            self._pending.append(self._writer.submit(
+                write_parquet_atomic, rows.drop_columns([PARTITION_COLUMN]).cast(FILE_SCHEMA), target))
             self._touched.add(day)
         self._repair_sessions()
         return WriteResult(written=fresh.num_rows, duplicates=spans.num_rows - fresh.num_rows)
 
     def compact(self, min_files: int, days: list[date] | None = None) -> int:
         """Merge partitions of many small files into one sorted file each; returns how many."""
+        self.flush()
         merged = 0
         for day in days if days is not None else self.partitions():
             inputs = self.files(day)

@@ -105,6 +105,13 @@ class Normalizer:
         finally:
             self.con.unregister("raw")
 
+    def _dead_letters(self) -> pa.Table:
+        """The batch's rejected records; most batches have none, and then the join that reads
+        their raw text back is not worth running."""
+        if not self.con.execute("SELECT count(reject_reason) FROM parsed").fetchone()[0]:
+            return pa.Table.from_pylist([], schema=DEAD_LETTER_SCHEMA.append(pa.field("_redacted", pa.bool_())))
+        return self.con.execute(self._dead_sql, self._params(("run_id", "ingested_at"))).to_arrow_table()
+
     def normalize(self, raw: pa.Table) -> NormalizedBatch:
         """One raw batch (source_file, line, doc) -> spans and dead letters."""
         con = self.con
@@ -123,7 +130,7 @@ class Normalizer:
             spans = con.execute(
                 self._spans_sql, self._params(("run_id", "ingested_at", "source", "project", "preview_chars"))
             ).to_arrow_table()
-            dead = con.execute(self._dead_sql, self._params(("run_id", "ingested_at"))).to_arrow_table()
+            dead = self._dead_letters()
         finally:
             con.unregister("raw")
         unpriced = pc.sum(pc.equal(spans["price_status"], "unknown_model")).as_py() or 0
