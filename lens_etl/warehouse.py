@@ -48,11 +48,16 @@ def _unify_option(files: list[Path]) -> str:
 
 
 def files_relation(folder: Path, pattern: str, schema: pa.Schema, hive: bool = False) -> str:
-    """read_parquet over the folder's files, or the empty relation while there are none."""
+    """read_parquet over the folder's files, or the empty relation while there are none. A lake's
+    partitions (hive) are compacted to a file or a few each, so their schemas are checked; the
+    ledgers (one small file per run or event) always unify by name."""
     files = sorted(folder.glob(pattern))
     if not files:
         return empty_relation(schema)
-    options = _unify_option(files) + (", hive_partitioning = true, hive_types = {'event_date': DATE}" if hive else "")
+    if hive:
+        options = _unify_option(files) + ", hive_partitioning = true, hive_types = {'event_date': DATE}"
+    else:
+        options = "union_by_name = true"
     return f"read_parquet({_literal(str(folder / pattern))}, {options})"
 
 

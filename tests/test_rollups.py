@@ -5,10 +5,12 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from lens_etl import rollups, warehouse
-from lens_etl.lake import Lake
+from lens_etl.lake import Lake, write_parquet_atomic
+from lens_etl.schema import SPAN_SCHEMA
 from lens_etl.pipeline import ingest
 from lens_etl.sources.files import read_files
 from lens_etl.warehouse import connect_readonly
@@ -98,6 +100,26 @@ def test_changed_rollup_queries_make_every_day_stale(lake, monkeypatch: pytest.M
     assert rollups.stale_days(lake) == days
     rollups.refresh_stale(lake)
     assert not rollups.stale_days(lake)
+
+
+def test_views_unify_file_schemas_only_when_they_differ(lake) -> None:
+    """Same-schema span files are read without unifying by name (it reads every footer on every
+    query); a file from an older release, lacking a column, switches it back on and still reads."""
+    spans_relation = warehouse.files_relation(lake.spans_dir, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True)
+    assert "union_by_name = false" in spans_relation
+    con = connect_readonly(lake.duckdb_path)
+    total, with_repo = con.execute("SELECT count(*), count(repo_slug) FROM spans").fetchone()
+    con.close()
+    older = sorted(lake.spans_dir.glob("event_date=*/*.parquet"))[0]
+    table = pq.read_table(older)
+    write_parquet_atomic(table.drop_columns(["repo_slug"]), older)
+    assert "union_by_name = true" in warehouse.files_relation(lake.spans_dir, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True)
+    warehouse.build(lake)
+    con = connect_readonly(lake.duckdb_path)
+    assert con.execute("SELECT count(*) FROM spans").fetchone() == (total,)
+    assert con.execute("SELECT count(repo_slug) FROM spans").fetchone()[0] == with_repo - (
+        table.num_rows - table["repo_slug"].null_count)
+    con.close()
 
 
 def test_views_work_before_any_rollup_exists(tmp_path: Path) -> None:
