@@ -52,7 +52,7 @@ def drop_expired(settings: Settings, today: date) -> list[date]:
     for day in days:
         shutil.rmtree(partition_dir(settings.spans_dir, day), ignore_errors=True)
     if days:
-        rollups.refresh(settings, days)  # a day without spans loses its rollups, and its month file is redone
+        rollups.refresh(settings, days)  # a day without spans loses its rollups, and its period file is redone
     return days
 
 

@@ -31,14 +31,19 @@ LOOKBACK = ("tool_calls", "session_activity", "latency_histogram", "tool_transit
 # Rollups that also read the next day's spans (a failed call's retry may come after midnight);
 # they are recomputed for the day before every day an ingest touches too.
 LOOKAHEAD = ("cost_savings",)
-# How a month file is sorted: by day, so row groups prune on event_date; requests and tool calls
-# apart, so a request-latency query skips the (larger) tool-call row groups.
+# The views read each rollup from one file per ten days (days 1-10, 11-20, 21-end of a month): a
+# screen opens a few files, not one per day (footers cost more than their rows), and an ingest
+# rewrites ten days' files, not a month's. How a period file is sorted: by day, so row groups
+# prune on event_date; requests and tool calls apart, so a request-latency query skips the
+# (larger) tool-call row groups.
 COMPACT_ORDER = {"latency_histogram": "kind, event_date"}
-# Row groups of a month file: about a day of the larger rollups each, so a query over a few days
-# (an alert's baseline hours, a window's edges) skips the rest of the month.
-MONTH_ROW_GROUP_ROWS = 16_384
-# The month files' layout, part of definitions_digest: a lake laid out otherwise is rewritten.
-LAYOUT = f"months sorted by {sorted(COMPACT_ORDER.items())}, row groups of {MONTH_ROW_GROUP_ROWS}"
+# Row groups of a period file: about a day of the larger rollups each, so a query over a few days
+# (an alert's baseline hours, a window's edges) skips the rest.
+PERIOD_ROW_GROUP_ROWS = 16_384
+PERIODS_DIR = "periods"
+LEGACY_DIRS = ("months",)  # one file per month, before periods
+# The period files' layout, part of definitions_digest: a lake laid out otherwise is rebuilt.
+LAYOUT = f"ten-day periods sorted by {sorted(COMPACT_ORDER.items())}, row groups of {PERIOD_ROW_GROUP_ROWS}"
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
@@ -155,40 +160,47 @@ def refresh(settings: Settings, days: list[date]) -> int:
             jobs = [pool.submit(_refresh_days, settings, lake, plan[i * share:(i + 1) * share]) for i in range(WORKERS)]
             for job in jobs:
                 job.result()
-        con = duckdb.connect()
-        try:
-            _compact(settings, con, {f"{day:%Y-%m}" for day, _ in plan})
-        finally:
-            con.close()
+            periods = sorted({period_of(day) for day, _ in plan})
+            for job in [pool.submit(_compact_period, settings, name, period) for name in ROLLUPS for period in periods]:
+                job.result()
     finally:
         lake.close()
     return len(days)
 
 
-def month_file(settings: Settings, name: str, month: str) -> Path:
-    return rollup_dir(settings, name) / "months" / f"{month}.parquet"
+def period_of(day: date) -> str:
+    """The ten-day period a day's rollups are compacted into: 2026-11-1 is the 1st to the 10th."""
+    return f"{day:%Y-%m}-{min((day.day - 1) // 10, 2) + 1}"
 
 
-def _compact(settings: Settings, con: duckdb.DuckDBPyConnection, months: set[str]) -> None:
-    """Each rollup's days of these months as one file sorted by day (the views read these): a
-    screen then opens a few files, not one per day, whose footers cost more than their rows."""
-    for name in ROLLUPS:
-        for month in sorted(months):
-            days = sorted(rollup_dir(settings, name).glob(f"event_date={month}-*/rollup.parquet"))
-            target = month_file(settings, name, month)
-            if not days:
-                target.unlink(missing_ok=True)
-                continue
-            quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in days)
-            table = con.execute(
-                f"SELECT * FROM read_parquet([{quoted}], union_by_name = true, hive_partitioning = true, "
-                f"hive_types = {{'event_date': DATE}}) ORDER BY {COMPACT_ORDER.get(name, 'event_date')}"
-            ).to_arrow_table()
-            write_parquet_atomic(table, target, MONTH_ROW_GROUP_ROWS)
+def period_file(settings: Settings, name: str, period: str) -> Path:
+    return rollup_dir(settings, name) / PERIODS_DIR / f"{period}.parquet"
+
+
+def _compact_period(settings: Settings, name: str, period: str) -> None:
+    """A rollup's days of one period as one file, sorted by day. Day files are read in day order
+    and DuckDB keeps that order, so only a rollup sorted otherwise is sorted."""
+    days = [path for path in sorted(rollup_dir(settings, name).glob(f"event_date={period[:7]}-*/rollup.parquet"))
+            if period_of(date.fromisoformat(path.parent.name.split("=", 1)[1])) == period]
+    target = period_file(settings, name, period)
+    if not days:
+        target.unlink(missing_ok=True)
+        return
+    quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in days)
+    order = f" ORDER BY {COMPACT_ORDER[name]}" if name in COMPACT_ORDER else ""
+    con = duckdb.connect(config={"threads": 1})  # periods are compacted side by side
+    try:
+        table = con.execute(
+            f"SELECT * FROM read_parquet([{quoted}], union_by_name = true, hive_partitioning = true, "
+            f"hive_types = {{'event_date': DATE}}){order}"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    write_parquet_atomic(table, target, PERIOD_ROW_GROUP_ROWS)
 
 
 def definitions_digest() -> str:
-    """What every rollup is computed by (the spans view and the rollup queries) and how the month
+    """What every rollup is computed by (the spans view and the rollup queries) and how the period
     files are laid out, as one digest."""
     texts = [LAYOUT, _spans_view_template(), *(_rollup_sql(name) for name in ROLLUPS)]
     return hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
@@ -222,9 +234,9 @@ def stale_days(settings: Settings) -> list[date]:
             newest = max((p.stat().st_mtime_ns for p in lake.files(day)), default=0)
             for name in ROLLUPS:
                 target = partition_dir(rollup_dir(settings, name), day) / "rollup.parquet"
-                month = month_file(settings, name, f"{day:%Y-%m}")
+                period = period_file(settings, name, period_of(day))
                 if (not target.exists() or target.stat().st_mtime_ns < newest
-                        or not month.exists() or month.stat().st_mtime_ns < target.stat().st_mtime_ns):
+                        or not period.exists() or period.stat().st_mtime_ns < target.stat().st_mtime_ns):
                     stale.append(day)
                     break
         return stale
@@ -233,6 +245,8 @@ def stale_days(settings: Settings) -> list[date]:
 
 
 def refresh_stale(settings: Settings) -> int:
+    if not _definitions_current(settings):
+        return rebuild(settings)  # every day, and files laid out otherwise go
     refreshed = refresh(settings, stale_days(settings))
     _stamp_definitions(settings)  # every day is now computed by the current queries
     return refreshed
@@ -249,7 +263,8 @@ def rebuild(settings: Settings) -> int:
             for stale in folder.glob("event_date=*"):
                 if date.fromisoformat(stale.name.split("=", 1)[1]) not in days:
                     shutil.rmtree(stale, ignore_errors=True)
-            shutil.rmtree(folder / "months", ignore_errors=True)
+            for layout in (PERIODS_DIR, *LEGACY_DIRS):
+                shutil.rmtree(folder / layout, ignore_errors=True)
     rebuilt = refresh(settings, days)
     _stamp_definitions(settings)
     return rebuilt

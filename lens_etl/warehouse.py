@@ -62,12 +62,12 @@ def files_relation(folder: Path, pattern: str, schema: pa.Schema, hive: bool = F
 
 
 def rollup_relation(settings: Settings, name: str) -> str:
-    """A rollup's Parquet files (its monthly files, else its daily ones), or (while there are none)
+    """A rollup's Parquet files (one per ten days, else its daily ones), or (while there are none)
     its query over the empty spans view."""
     folder = settings.lake_dir / "rollups" / name
-    months = sorted(folder.glob("months/*.parquet"))
-    if months:  # one file per month, sorted by day (rollups._compact)
-        return f"read_parquet({_literal(str(folder / 'months' / '*.parquet'))}, {_unify_option(months)})"
+    periods = sorted(folder.glob("periods/*.parquet"))
+    if periods:  # one file per ten days, sorted by day (rollups._compact_period)
+        return f"read_parquet({_literal(str(folder / 'periods' / '*.parquet'))}, {_unify_option(periods)})"
     if any(folder.glob("event_date=*/*.parquet")):
         return files_relation(folder, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True)
     query = (SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")

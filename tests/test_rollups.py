@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -91,15 +92,21 @@ def test_filtered_metrics_equals_the_hourly_rollup_on_any_window(lake) -> None:
 
 
 def test_changed_rollup_queries_make_every_day_stale(lake, monkeypatch: pytest.MonkeyPatch) -> None:
-    """After an upgrade that changes a rollup query, the next run recomputes every day's rollups."""
+    """After an upgrade that changes a rollup query or layout, the next run recomputes every day's
+    rollups and removes files laid out the old way."""
     reader = Lake(lake.spans_dir, "look", recover=False)
     days = reader.partitions()
     reader.close()
     assert days and not rollups.stale_days(lake)
+    legacy = rollups.rollup_dir(lake, "hourly_metrics") / "months"  # an older layout's files
+    shutil.copytree(rollups.rollup_dir(lake, "hourly_metrics") / rollups.PERIODS_DIR, legacy)
     monkeypatch.setattr(rollups, "definitions_digest", lambda: "a newer release")
     assert rollups.stale_days(lake) == days
     rollups.refresh_stale(lake)
-    assert not rollups.stale_days(lake)
+    assert not rollups.stale_days(lake) and not legacy.exists()
+    warehouse.build(lake)
+    con = connect_readonly(lake.duckdb_path)
+    assert con.execute(ROLLED_DAILY).fetchall() == con.execute(RAW_DAILY).fetchall()
 
 
 def test_views_unify_file_schemas_only_when_they_differ(lake) -> None:
