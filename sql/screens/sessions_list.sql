@@ -30,7 +30,7 @@ s AS (
         sum(tokens_out) AS tokens_out,
         sum(cost_usd) AS cost_usd,
         arg_max(model, requests) FILTER (WHERE model IS NOT NULL AND requests > 0) AS main_model,
-        list_sort(list_distinct(list(model) FILTER (WHERE model IS NOT NULL))) AS models,
+        coalesce(bool_or(list_contains($page_models, model)), false) AS uses_page_model,
         sum(edits) AS edits,
         sum(accepted_edits) AS accepted_edits
     FROM session_days
@@ -54,7 +54,7 @@ SELECT
     s.edits
 FROM s
 WHERE lens_allowed($page_developers, s.developer_id)
-  AND (len($page_models) = 0 OR list_has_any(s.models, $page_models))
+  AND (len($page_models) = 0 OR s.uses_page_model)
   AND ($min_cost IS NULL OR coalesce(s.cost_usd, 0) >= $min_cost)
   AND ($min_duration_s IS NULL OR s.duration_s >= $min_duration_s)
   AND ($max_duration_s IS NULL OR s.duration_s <= $max_duration_s)
