@@ -35,8 +35,8 @@ LOOKAHEAD = ("cost_savings",)
 # screen opens a few files, not one per day (footers cost more than their rows), and an ingest
 # rewrites ten days' files, not a month's. How a period file is sorted: by day, so row groups
 # prune on event_date; requests and tool calls apart, so a request-latency query skips the
-# (larger) tool-call row groups.
-COMPACT_ORDER = {"latency_histogram": "kind, event_date"}
+# (larger) tool-call row groups; session_days by session, read by session id and never by day.
+COMPACT_ORDER = {"latency_histogram": "kind, event_date", "session_days": "session_id, event_date"}
 # Row groups of a period file: about a day of the larger rollups each, so a query over a few days
 # (an alert's baseline hours, a window's edges) skips the rest.
 PERIOD_ROW_GROUP_ROWS = 16_384
