@@ -492,7 +492,7 @@ def bench_scale(result: PartResult, work: Path, quick: bool) -> PartResult:
         result.add("rollup vs raw: smallest speedup", min(speedups.values()), "x", ">= 20x", min(speedups.values()) >= 20)
 
     # what an ingest of one day's 100k spans costs the rollups: that day's (and its neighbours')
-    # rollups recomputed, its month files rewritten, the views rebuilt
+    # rollups recomputed, their ten-day period files rewritten, the views rebuilt
     lake = Lake(settings.spans_dir, "bench", recover=False)
     try:
         for path in lake.files(max(lake.partitions())):

@@ -155,7 +155,7 @@ class Lake:
             self._loaded.add(day)
             paths = [str(p) for p in self.files(day)]
             if paths:
-                self.con.execute(f"CREATE OR REPLACE TEMP VIEW partition_rows AS SELECT * FROM {_parquet_files(paths)}")
+                self.con.execute(f"CREATE OR REPLACE TEMP VIEW partition_rows AS SELECT * FROM {parquet_files(paths)}")
                 self.con.execute("INSERT INTO known SELECT span_id FROM partition_rows")
                 self._remember_traces(day)
 
@@ -243,7 +243,7 @@ class Lake:
         output = f"part-compact-{uuid.uuid4().hex[:12]}.parquet"
         journal = folder / JOURNAL
         journal.write_text(json.dumps({"output": output, "inputs": [p.name for p in inputs]}))
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW rows_in AS SELECT * FROM {_parquet_files([str(p) for p in inputs])}")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW rows_in AS SELECT * FROM {parquet_files(inputs)}")
         table = self.con.execute(f"SELECT * FROM ({select_sql}) ORDER BY start_time").to_arrow_table()
         write_parquet_atomic(_conform(table), folder / output)
         for path in inputs:
@@ -267,10 +267,12 @@ def _by_day(table: pa.Table) -> Iterator[tuple[date, pa.Table]]:
         yield days[begin].astype(object), table.slice(begin, end - begin)
 
 
-def _parquet_files(paths: list[str]) -> str:
-    """read_parquet over our own files, as SQL text (a view cannot take parameters)."""
-    quoted = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
-    return f"read_parquet([{quoted}], union_by_name = true)"
+def parquet_files(paths: list[Path] | list[str], hive: bool = False) -> str:
+    """read_parquet over our own files, as SQL text (a view cannot take parameters); `hive`
+    adds event_date from a partition's folder name."""
+    quoted = ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths)
+    partitioning = ", hive_partitioning = true, hive_types = {'event_date': DATE}" if hive else ""
+    return f"read_parquet([{quoted}], union_by_name = true{partitioning})"
 
 
 def _conform(table: pa.Table) -> pa.Table:

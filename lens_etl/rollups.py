@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from .config import Settings
-from .lake import Lake, partition_dir, write_parquet_atomic
+from .lake import Lake, parquet_files, partition_dir, write_parquet_atomic
 from .warehouse import SQL_DIR
 
 # In order: a rollup may read one computed before it for the same day (daily_metrics reads hourly_metrics).
@@ -57,12 +57,8 @@ UNREAD = ("metadata", "input_preview", "output_preview")
 
 def _load_day(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> None:
     """One day's span files into memory once, for all the rollups that read them."""
-    quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
     unread = ", ".join(f"CAST(NULL AS VARCHAR) AS {name}" for name in UNREAD)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * REPLACE ({unread}) FROM read_parquet([{quoted}], "
-        f"union_by_name = true, hive_partitioning = true, hive_types = {{'event_date': DATE}})"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * REPLACE ({unread}) FROM {parquet_files(files, hive=True)}")
 
 
 @cache
@@ -186,14 +182,10 @@ def _compact_period(settings: Settings, name: str, period: str) -> None:
     if not days:
         target.unlink(missing_ok=True)
         return
-    quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in days)
     order = f" ORDER BY {COMPACT_ORDER[name]}" if name in COMPACT_ORDER else ""
     con = duckdb.connect(config={"threads": 1})  # periods are compacted side by side
     try:
-        table = con.execute(
-            f"SELECT * FROM read_parquet([{quoted}], union_by_name = true, hive_partitioning = true, "
-            f"hive_types = {{'event_date': DATE}}){order}"
-        ).to_arrow_table()
+        table = con.execute(f"SELECT * FROM {parquet_files(days, hive=True)}{order}").to_arrow_table()
     finally:
         con.close()
     write_parquet_atomic(table, target, PERIOD_ROW_GROUP_ROWS)
