@@ -48,6 +48,10 @@ def _ingest_follow(settings: Settings, args: argparse.Namespace) -> None:
 
 def _samples(settings: Settings, args: argparse.Namespace) -> None:
     """Load the bundled sample exports, only into an empty lake (what `make run` does)."""
+    if settings.lake_url and not args.force:  # a team's lake: never fill it with samples
+        print(f"lake at {settings.lake_url}; samples not loaded")
+        warehouse.refresh_from_lake_url(settings)
+        return
     if Lake(settings.spans_dir, "probe").partitions() and not args.force:
         print("lake already has data; samples not loaded")
         warehouse.build(settings)
@@ -63,14 +67,14 @@ def _views(settings: Settings, _: argparse.Namespace) -> None:
 
 def _rebuild(settings: Settings, _: argparse.Namespace) -> None:
     days = rollups.rebuild(settings)
-    warehouse.build(settings)
+    warehouse.build(settings, publish=True)
     print(f"rollups rebuilt for {days} day(s); views rebuilt")
 
 
 def _compact(settings: Settings, _: argparse.Namespace) -> None:
     lake = Lake(settings.spans_dir, "compact")
     merged = lake.compact(min_files=2)
-    warehouse.build(settings)
+    warehouse.build(settings, publish=True)
     print(f"compacted {merged} partition(s)")
 
 

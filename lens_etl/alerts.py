@@ -361,7 +361,7 @@ def evaluate(settings: Settings, rules: Sequence[Rule] | None = None, now: datet
         by_sql.setdefault(rule.spec.sql, []).append(rule)
     index = {r.id: r for r in rules}
     firings: list[Firing] = []
-    con = warehouse.connect_readonly(settings.duckdb_path)
+    con = warehouse.connect_readonly(settings.duckdb_path, settings)
 
     def rows_of(sql_name: str, group: list[Rule]) -> list[tuple]:
         cursor = con.cursor()  # one per thread: the rule types' queries run side by side
@@ -656,7 +656,7 @@ def history(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:
     """The newest history events (firings, resolutions, rule changes), newest first."""
     if not settings.duckdb_path.is_file():
         return []
-    con = warehouse.connect_readonly(settings.duckdb_path)
+    con = warehouse.connect_readonly(settings.duckdb_path, settings)
     try:
         cur = con.execute("SELECT event_at, event, rule_id, subject, severity, message, actor FROM alert_history "
                           "ORDER BY event_at DESC LIMIT ?", [limit])

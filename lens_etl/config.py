@@ -20,6 +20,7 @@ class Settings:
     """Where everything lives and how ingest behaves; built once, passed down."""
 
     data_dir: Path
+    lake_url: str | None = None  # s3://bucket/prefix: where readers find the lake (object_store.py)
     identity_file: Path | None = None
     project: str = "default"
     preview_chars: int = 2000
@@ -101,6 +102,7 @@ def load_settings(
     try:
         return Settings(
             data_dir=resolved_data.resolve(),
+            lake_url=env.get("LENS_LAKE_URL") or config.get("lake", {}).get("url") or None,
             identity_file=identity_path,
             project=str(lens.get("project", "default")),
             preview_chars=int(lens.get("preview_chars", 2000)),

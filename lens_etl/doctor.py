@@ -181,7 +181,7 @@ def fix(settings: Settings) -> Report:
     for name in before.orphan_rollups:
         shutil.rmtree(settings.data_dir / name, ignore_errors=True)
     rollups.refresh_stale(settings)
-    warehouse.build(settings)
+    warehouse.build(settings, publish=True)
     return diagnose(settings)
 
 

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import alerts, ledger, retention, rollups, warehouse
+from . import alerts, ledger, object_store, retention, rollups, warehouse
 from .config import Settings
 from .identity import load_identity
 from .lake import Lake
@@ -128,6 +128,7 @@ def ingest(
         lake.compact(settings.compact_min_files, lake.touched)
         retention.drop_expired(settings, datetime.now(timezone.utc).date())  # [lens] retention_days
         rollups.refresh_stale(settings)
+        object_store.publish(settings)  # to the lake URL, when there is one
         summary.status = "ok"
     except KeyboardInterrupt:
         summary.status = "interrupted"

@@ -83,7 +83,7 @@ def _bootstrap(settings: Settings, _: argparse.Namespace) -> None:
 
 def _purge(settings: Settings, args: argparse.Namespace) -> None:
     result = retention.purge(settings, args.developer)
-    warehouse.build(settings)
+    warehouse.build(settings, publish=True)  # the lake URL's copy loses them too
     _audit(settings, "purge", args.developer, {"spans": result.spans, "days": [str(d) for d in result.days],
                                                 "dead_letters": result.dead_letters})
     print(f"purged {args.developer}: {result.spans:,} span(s) over {len(result.days)} day(s), "

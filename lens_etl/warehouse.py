@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from . import audit
+from . import audit, object_store
 from .config import Settings
 from .schema import ALERT_EVENT_SCHEMA, DEAD_LETTER_SCHEMA, INGEST_RUN_SCHEMA, SPAN_SCHEMA
 
@@ -43,8 +43,7 @@ def empty_relation(schema: pa.Schema) -> str:
 def _unify_option(files: list[Path]) -> str:
     """union_by_name only when the files' schemas differ (a lake written by an older release): it
     makes every query read every file's footer while binding, ~10 ms per 100 files."""
-    schemas = {pq.read_schema(path).remove_metadata() for path in files}
-    return "union_by_name = true" if len(schemas) > 1 else "union_by_name = false"
+    return "union_by_name = true" if object_store.schemas_differ(files) else "union_by_name = false"
 
 
 def files_relation(folder: Path, pattern: str, schema: pa.Schema, hive: bool = False) -> str:
@@ -70,21 +69,66 @@ def rollup_relation(settings: Settings, name: str) -> str:
         return f"read_parquet({_literal(str(folder / 'periods' / '*.parquet'))}, {_unify_option(periods)})"
     if any(folder.glob("event_date=*/*.parquet")):
         return files_relation(folder, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True)
-    query = (SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
-    return f"(SELECT *, CAST(NULL AS DATE) AS event_date FROM ({query}) WHERE false)"
+    return _empty_rollup(name)
 
 
 def view_files() -> list[Path]:
     return sorted(SQL_DIR.glob("[0-9]*.sql"))
 
 
-def render_views(settings: Settings) -> str:
-    """The view SQL with the lake's absolute locations filled in."""
+def _remote_relations(settings: Settings, marker: dict[str, Any], names: set[str]) -> dict[str, str]:
+    """The lake's relations at the lake URL; `names` lists its objects. Without a publication
+    marker (another engine wrote the lake), span files are unified by name, to be safe."""
+    store = object_store.open_store(settings)
+
+    def present(prefix: str) -> bool:
+        return any(name.startswith(prefix) and name.endswith(".parquet") for name in names)
+
+    def read(relative: str, options: str) -> str:
+        return f"read_parquet({_literal(store.sql_url(relative))}, {options})"
+
+    hive = ", hive_partitioning = true, hive_types = {'event_date': DATE}"
+    unify = "union_by_name = false" if marker.get("schemas_differ", {}).get("lake/spans") is False else "union_by_name = true"
     relations = {
-        "{{spans}}": files_relation(settings.spans_dir, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True),
-        "{{dead_letters}}": files_relation(settings.deadletter_dir, "*.parquet", DEAD_LETTER_SCHEMA),
-        "{{ingest_runs}}": files_relation(settings.runs_dir, "*.parquet", INGEST_RUN_SCHEMA),
-        **{"{{" + path.stem + "}}": rollup_relation(settings, path.stem) for path in (SQL_DIR / "rollups").glob("*.sql")},
+        "{{spans}}": read("lake/spans/event_date=*/*.parquet", unify + hive) if present("lake/spans/")
+        else empty_relation(SPAN_SCHEMA),
+        "{{dead_letters}}": read("deadletter/*.parquet", "union_by_name = true") if present("deadletter/")
+        else empty_relation(DEAD_LETTER_SCHEMA),
+        "{{ingest_runs}}": read("runs/*.parquet", "union_by_name = true") if present("runs/")
+        else empty_relation(INGEST_RUN_SCHEMA),
+    }
+    for path in (SQL_DIR / "rollups").glob("*.sql"):
+        folder = f"lake/rollups/{path.stem}"
+        if present(f"{folder}/periods/"):  # Lens's ten-day files
+            relation = read(f"{folder}/periods/*.parquet", "union_by_name = false")
+        elif present(f"{folder}/event_date="):  # a day per partition (Spark)
+            relation = read(f"{folder}/event_date=*/*.parquet", "union_by_name = true" + hive)
+        else:
+            relation = _empty_rollup(path.stem)
+        relations["{{" + path.stem + "}}"] = relation
+    return relations
+
+
+def _empty_rollup(name: str) -> str:
+    query = (SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
+    return f"(SELECT *, CAST(NULL AS DATE) AS event_date FROM ({query}) WHERE false)"
+
+
+def render_views(settings: Settings, marker: dict[str, Any] | None = None) -> str:
+    """The view SQL with the lake's locations filled in: local absolute paths, or (with a lake
+    URL) the published objects `marker` lists; alert history and audit are always local."""
+    if settings.lake_url:
+        lake = _remote_relations(settings, marker if marker is not None else object_store.published(settings),
+                                 object_store.listing(settings))
+    else:
+        lake = {
+            "{{spans}}": files_relation(settings.spans_dir, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True),
+            "{{dead_letters}}": files_relation(settings.deadletter_dir, "*.parquet", DEAD_LETTER_SCHEMA),
+            "{{ingest_runs}}": files_relation(settings.runs_dir, "*.parquet", INGEST_RUN_SCHEMA),
+            **{"{{" + p.stem + "}}": rollup_relation(settings, p.stem) for p in (SQL_DIR / "rollups").glob("*.sql")},
+        }
+    relations = {
+        **lake,
         "{{alert_history}}": files_relation(settings.data_dir / "alerts", "*.parquet", ALERT_EVENT_SCHEMA),
         "{{audit_log}}": files_relation(settings.audit_dir, "*.parquet", audit.AUDIT_SCHEMA),
     }
@@ -97,8 +141,28 @@ def render_views(settings: Settings) -> str:
     return "\n".join(parts)
 
 
-def build(settings: Settings) -> Path:
-    """Create every view in a fresh file and swap it in atomically."""
+def _stamp_path(settings: Settings) -> Path:
+    """Which publication of the lake URL the views were built against."""
+    return settings.duckdb_path.with_name(settings.duckdb_path.name + ".published")
+
+
+def _publication(settings: Settings) -> tuple[dict[str, Any], str]:
+    """The lake URL's marker, and what identifies this state of the lake: the marker's time, or
+    (a lake another engine writes) which relations have files."""
+    marker = object_store.published(settings)
+    if marker.get("published_at"):
+        return marker, str(marker["published_at"])
+    names = object_store.listing(settings)
+    return marker, "listing:" + ",".join(sorted({name.split("/periods/")[0].split("/event_date=")[0]
+                                                 for name in names if name.endswith(".parquet")}))
+
+
+def build(settings: Settings, publish: bool = False) -> Path:
+    """Create every view in a fresh file and swap it in atomically. `publish`: this run changed
+    the lake, so first mirror it to the lake URL (when there is one)."""
+    if publish:
+        object_store.publish(settings)
+    marker, state = _publication(settings) if settings.lake_url else ({}, None)
     target = settings.duckdb_path
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
@@ -106,19 +170,44 @@ def build(settings: Settings) -> Path:
     audit.ensure_seed(settings.audit_dir)  # the view then reads the folder, seeing events written later
     con = duckdb.connect(str(tmp))
     try:
-        con.execute(render_views(settings))
+        _register_lake(con, settings)
+        con.execute(render_views(settings, marker))
         con.execute("CHECKPOINT")
     finally:
         con.close()
     os.replace(tmp, target)
+    if state is not None:
+        _stamp_path(settings).write_text(state, encoding="utf-8")
     return target
 
 
-def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+def refresh_from_lake_url(settings: Settings) -> bool:
+    """Rebuild the views when the lake URL has a newer publication than they were built on (a
+    reader on another host than the ingest: new partitions and rollups appear through globs, but
+    an empty relation becomes a file list only in a rebuild). Returns whether it rebuilt."""
+    if not settings.lake_url:
+        return False
+    _, state = _publication(settings)
+    stamp = _stamp_path(settings)
+    if settings.duckdb_path.is_file() and stamp.is_file() and stamp.read_text(encoding="utf-8") == state:
+        return False
+    build(settings)
+    return True
+
+
+def _register_lake(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> None:
+    """Views over a lake URL read it through its fsspec filesystem, registered on each connection."""
+    if settings is not None and settings.lake_url:
+        con.register_filesystem(object_store.open_store(settings).fs)
+
+
+def connect_readonly(path: Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     """A reader's connection; never takes the write lock. Parquet footers are cached across
     queries and cursors (GLOBAL: each screen query runs on its own cursor): a screen reads dozens
-    of small rollup files, whose footers cost more than their rows."""
+    of small rollup files, whose footers cost more than their rows. With `settings` naming a lake
+    URL, the connection can read it."""
     con = duckdb.connect(str(path), read_only=True)
+    _register_lake(con, settings)
     con.execute("SET GLOBAL TimeZone = 'UTC'")
     con.execute("SET GLOBAL parquet_metadata_cache = true")
     return con

@@ -23,8 +23,9 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from lens_etl.config import load_settings
+from lens_etl.errors import LensError
 from lens_etl.users import User
-from lens_etl.warehouse import connect_readonly
+from lens_etl.warehouse import connect_readonly, refresh_from_lake_url
 from pages._auth import audit_event, require_user
 
 SCREENS_DIR = Path(__file__).resolve().parent.parent / "sql" / "screens"
@@ -98,7 +99,31 @@ def _mtime_ns(path: Path) -> int | None:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(path: str, mtime_ns: int) -> duckdb.DuckDBPyConnection:
     """One read-only connection per version of the file; a new mtime opens a new one."""
-    return connect_readonly(Path(path))
+    return connect_readonly(Path(path), load_settings())
+
+
+_LAKE_URL_LOCK = threading.Lock()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _lake_url_checked(url: str) -> bool:
+    """At most every 30 s: the views rebuilt when the lake URL has a newer publication (the
+    ingest runs elsewhere); a rebuilt file has a new mtime, so connection and results renew."""
+    with _LAKE_URL_LOCK:
+        return refresh_from_lake_url(load_settings())
+
+
+def follow_lake_url() -> None:
+    """With a lake URL, keep the views on its newest publication; an unreachable one stops the page
+    with its one-line reason."""
+    url = load_settings().lake_url
+    if not url:
+        return
+    try:
+        _lake_url_checked(url)
+    except LensError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def screen_sql(name: str) -> str:
@@ -159,6 +184,7 @@ def query(name: str, filters: Filters | None = None, **params: Any) -> pd.DataFr
     if name.startswith(ADMIN_QUERIES) and user.role != "admin":
         st.error("This screen is for admins.")
         st.stop()
+    follow_lake_url()
     path = duckdb_path()
     mtime = _mtime_ns(path)
     if mtime is None:

@@ -1,15 +1,23 @@
-"""Object storage, against a real S3-compatible server on 127.0.0.1 (moto's server, not a mock):
-what works today without DuckDB's httpfs extension (which cannot be downloaded here, and whose
-PyPI wheel, duckdb-extension-httpfs 1.5.5, does not load into duckdb 1.5.6).
+"""Object storage, against a real S3-compatible server on 127.0.0.1 (moto's server, not a mock),
+without DuckDB's httpfs extension (which cannot be downloaded here, and whose PyPI wheel,
+duckdb-extension-httpfs 1.5.5, does not load into duckdb 1.5.6): DuckDB reads through the s3fs
+filesystem registered on its connection.
 
 - writes: pyarrow writes a lake file through an fsspec (s3fs) filesystem as one PUT of the final
   object name; S3 has no rename, and a PUT is atomic for readers, so no `.tmp` object is needed;
 - reads: DuckDB reads the Hive-partitioned lake through the same fsspec filesystem registered on
-  the connection, and the warehouse's view SQL over `s3://` gives the numbers it gives locally.
+  the connection, and the warehouse's view SQL over `s3://` gives the numbers it gives locally;
+- the product: with a lake URL, ingest publishes the lake there, and a reader with nothing but the
+  URL and credentials (the app on another host) builds its views over it and shows the same numbers.
 """
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -17,8 +25,14 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from streamlit.testing.v1 import AppTest
+
+from conftest import SAMPLES_DIR, log_in_as
 from lens_etl import warehouse
 from lens_etl.config import Settings
+from lens_etl.lake import Lake
+from lens_etl.pipeline import ingest
+from lens_etl.sources.files import read_files
 
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -42,6 +56,8 @@ def s3() -> Iterator[object]:
     fs = s3fs.S3FileSystem(key="lens-test", secret="lens-test-secret", endpoint_url=f"http://127.0.0.1:{port}",
                            client_kwargs={"region_name": "us-east-1"})
     fs.call_s3("create_bucket", Bucket=BUCKET)
+    fs.lens_env = {"AWS_ACCESS_KEY_ID": "lens-test", "AWS_SECRET_ACCESS_KEY": "lens-test-secret",
+                   "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "us-east-1"}
     yield fs
     server.stop()
 
@@ -106,3 +122,147 @@ def test_views_over_s3_equal_local_views(s3, s3_lake: str, sample_settings: Sett
     finally:
         reader.close()
         local.close()
+
+
+# --- the lake URL in the product: ingest publishes, readers elsewhere read ----------------------
+
+PRODUCT_URL = f"s3://{BUCKET}/published"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = SAMPLES_DIR / "arize_export_2026-10-26_2026-11-12.jsonl.gz"
+
+
+def _local_totals(settings: Settings) -> tuple:
+    """The same totals straight from the ingest host's local Parquet files."""
+    data = settings.data_dir
+    return duckdb.connect().execute(
+        f"SELECT (SELECT count(*) FROM read_parquet('{data}/lake/spans/*/*.parquet')),"
+        f" (SELECT round(sum(cost_usd), 9) FROM read_parquet('{data}/lake/spans/*/*.parquet')),"
+        f" (SELECT sum(requests) FROM read_parquet('{data}/lake/rollups/daily_metrics/periods/*.parquet')),"
+        f" (SELECT sum(tokens_in) FROM read_parquet('{data}/lake/rollups/daily_metrics/periods/*.parquet')),"
+        f" (SELECT round(sum(cost_usd), 9) FROM read_parquet('{data}/lake/rollups/daily_metrics/periods/*.parquet')),"
+        f" (SELECT count(*) FROM read_parquet('{data}/deadletter/*.parquet')),"
+        f" (SELECT count(*) FROM read_parquet('{data}/runs/*.parquet', union_by_name = true))"
+    ).fetchone()
+
+
+def _published_keys(s3, folder: str) -> set[str]:
+    prefix = f"{BUCKET}/published/"
+    return {key.removeprefix(prefix) for key in s3.find(prefix + folder)}
+
+
+@pytest.fixture(scope="module")
+def etl_host(s3, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """An ingest host: its own local lake, published to the lake URL by every run."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("etl") / "data", lake_url=PRODUCT_URL, env=s3.lens_env,
+                        identity_file=SAMPLES_DIR / "identity.yaml")
+    summary = ingest(settings, "file", "samples", read_files([SAMPLE], settings.batch_bytes))
+    assert summary.status == "ok" and summary.written > 10_000
+    return settings
+
+
+def _reader_host(s3, folder: Path) -> Settings:
+    """A host with nothing but the lake URL and credentials (no local lake)."""
+    return Settings(data_dir=folder / "data", lake_url=PRODUCT_URL, env=s3.lens_env)
+
+
+def test_ingest_publishes_every_file_the_views_read(s3, etl_host: Settings) -> None:
+    data = etl_host.data_dir
+    local_spans = {p.relative_to(data).as_posix() for p in etl_host.spans_dir.glob("event_date=*/*.parquet")}
+    local_rollups = {p.relative_to(data).as_posix() for p in (etl_host.lake_dir / "rollups").glob("*/periods/*.parquet")}
+    assert _published_keys(s3, "lake/spans") == local_spans
+    assert _published_keys(s3, "lake/rollups") == local_rollups
+    assert _published_keys(s3, "runs") and _published_keys(s3, "deadletter")
+    assert not [key for key in _published_keys(s3, "") if key.endswith(".tmp")]
+    # the ingest host's own views read the URL too
+    assert PRODUCT_URL in warehouse.render_views(etl_host)
+
+
+def test_a_reader_elsewhere_sees_the_ingest_hosts_numbers(s3, etl_host: Settings, tmp_path: Path) -> None:
+    reader = _reader_host(s3, tmp_path)
+    assert warehouse.refresh_from_lake_url(reader)  # no views yet: built from the publication
+    assert not warehouse.refresh_from_lake_url(reader)  # nothing new published: kept
+    con = warehouse.connect_readonly(reader.duckdb_path, reader)
+    try:
+        assert _totals(con) == _local_totals(etl_host)
+    finally:
+        con.close()
+
+
+def test_compaction_replaces_objects_and_a_new_publication_reaches_readers(s3, etl_host: Settings, tmp_path: Path) -> None:
+    reader = _reader_host(s3, tmp_path)
+    warehouse.refresh_from_lake_url(reader)
+    before = _published_keys(s3, "lake/spans")
+    lake = Lake(etl_host.spans_dir, "compact")
+    try:
+        lake.compact(min_files=1)  # every partition rewritten under a new file name
+    finally:
+        lake.close()
+    warehouse.build(etl_host, publish=True)
+    after = _published_keys(s3, "lake/spans")
+    assert after == {p.relative_to(etl_host.data_dir).as_posix() for p in etl_host.spans_dir.glob("event_date=*/*.parquet")}
+    assert not before & after  # the replaced objects are gone, not left to be counted twice
+    assert warehouse.refresh_from_lake_url(reader)
+    con = warehouse.connect_readonly(reader.duckdb_path, reader)
+    try:
+        assert _totals(con) == _local_totals(etl_host)
+    finally:
+        con.close()
+
+
+def test_a_host_that_published_nothing_deletes_nothing(s3, etl_host: Settings, tmp_path: Path) -> None:
+    from lens_etl import object_store
+
+    before = _published_keys(s3, "")
+    assert object_store.publish(_reader_host(s3, tmp_path)).uploaded == 0
+    assert _published_keys(s3, "") == before
+
+
+def test_a_lake_another_engine_wrote_is_read_without_a_marker(s3, s3_lake: str, sample_settings: Settings,
+                                                              tmp_path: Path) -> None:
+    """Files put there by another writer (Spark, a sync), with no `_published.json`: the views list them."""
+    reader = Settings(data_dir=tmp_path / "data", lake_url=s3_lake, env=s3.lens_env)
+    assert warehouse.refresh_from_lake_url(reader) and not warehouse.refresh_from_lake_url(reader)
+    con = warehouse.connect_readonly(reader.duckdb_path, reader)
+    local = warehouse.connect_readonly(sample_settings.duckdb_path)
+    try:
+        assert _totals(con) == _totals(local)
+    finally:
+        con.close()
+        local.close()
+
+
+def test_the_app_reads_the_lake_from_the_url(s3, etl_host: Settings, app_users: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app on a host with no lake of its own: the Overview's cost equals the ingest host's spans."""
+    for name, value in {**s3.lens_env, "LENS_LAKE_URL": PRODUCT_URL, "LENS_DATA_DIR": str(tmp_path / "data")}.items():
+        monkeypatch.setenv(name, value)
+    at = log_in_as(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60))
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    spans = f"read_parquet('{etl_host.spans_dir}/*/*.parquet')"
+    newest = duckdb.connect().execute(f"SELECT CAST(max(start_time) AS DATE) FROM {spans}").fetchone()[0]
+    cost = duckdb.connect().execute(f"SELECT sum(cost_usd) FROM {spans} WHERE start_time >= ? AND start_time < ?",
+                                    [newest - timedelta(days=29), newest + timedelta(days=1)]).fetchone()[0]
+    shown = next(m.value for m in at.metric if m.label == "Cost")
+    assert float(shown.replace("$", "").replace(",", "")) == pytest.approx(cost, abs=0.005)
+
+
+def _cli(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lens_etl", "--data-dir", str(data_dir), *args],
+                          env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_an_unreachable_lake_url_is_one_line_naming_it(s3, tmp_path: Path) -> None:
+    down = {**s3.lens_env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}", "LENS_LAKE_URL": PRODUCT_URL}
+    done = _cli(tmp_path / "data", down, "views")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert PRODUCT_URL in done.stderr and "Traceback" not in done.stderr
+    assert s3.lens_env["AWS_SECRET_ACCESS_KEY"] not in done.stderr
+
+
+def test_a_missing_bucket_is_one_line_naming_it(s3, tmp_path: Path) -> None:
+    done = _cli(tmp_path / "data", {**s3.lens_env, "LENS_LAKE_URL": "s3://no-such-bucket/lens"}, "views")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "s3://no-such-bucket/lens" in done.stderr and "no such bucket" in done.stderr
