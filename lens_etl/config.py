@@ -25,6 +25,7 @@ class Settings:
     project: str = "default"
     preview_chars: int = 2000
     batch_bytes: int = 64 * 1024 * 1024
+    write_buffer_bytes: int = 192 * 1024 * 1024  # new rows held before they go to files (lake.BUFFER_BYTES)
     max_record_bytes: int = 64 * 1024 * 1024
     compact_min_files: int = 8
     sources: Mapping[str, Any] = field(default_factory=dict)
@@ -107,6 +108,7 @@ def load_settings(
             project=str(lens.get("project", "default")),
             preview_chars=int(lens.get("preview_chars", 2000)),
             batch_bytes=int(float(lens.get("batch_mb", 64)) * 1024 * 1024),
+            write_buffer_bytes=int(float(lens.get("write_buffer_mb", 192)) * 1024 * 1024),
             compact_min_files=int(lens.get("compact_min_files", 8)),
             sources=config.get("sources", {}),
             alerts=config.get("alerts", {}),

@@ -104,7 +104,7 @@ def ingest(
         max_record_bytes=settings.max_record_bytes,
         redaction=settings.redaction,
     )
-    lake = Lake(settings.spans_dir, run_id)
+    lake = Lake(settings.spans_dir, run_id, buffer_bytes=settings.write_buffer_bytes)
     normalizer = Normalizer(context)
     ledger.write_run(settings.runs_dir, summary.row())
     try:

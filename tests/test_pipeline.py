@@ -7,9 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from lens_etl.lake import JOURNAL, Lake
@@ -118,7 +120,8 @@ def test_kill_9_mid_ingest_leaves_a_readable_lake_and_the_rerun_completes(tmp_pa
     export = tmp_path / "big.jsonl"
     write_export(export, 60_000, days=6)
     data_dir = tmp_path / "data"
-    (tmp_path / "lens.toml").write_text("[lens]\nbatch_mb = 3\n")  # many small batches: many files to land between
+    # many small batches, each written at once: many files to land between
+    (tmp_path / "lens.toml").write_text("[lens]\nbatch_mb = 3\nwrite_buffer_mb = 0\n")
     proc = run_cli("ingest", "files", str(export), data_dir=data_dir)
     wait_for_files(data_dir, files_before_kill, proc)
     proc.send_signal(signal.SIGKILL)
@@ -173,3 +176,19 @@ def test_a_session_arriving_in_a_later_batch_reaches_spans_already_in_the_lake(t
     rows = connect_readonly(settings.duckdb_path).execute("SELECT span_id, session_id, developer_id, team FROM spans ORDER BY span_id").fetchall()
     assert rows == [("c1", "sess-A", "bob", "platform"), ("c2", "sess-A", "bob", "platform"), ("r1", "sess-A", "bob", "platform")]
     assert lake_count(tmp_path) == 3
+
+
+def test_a_run_of_many_batches_writes_a_file_per_day_sorted_by_time(tmp_path: Path) -> None:
+    """New rows are held across batches: no file per batch and day, so nothing to compact."""
+    settings = replace(settings_for(tmp_path), batch_bytes=64 * 1024)
+    export = tmp_path / "e.jsonl"
+    write_export(export, 3000, days=2)
+    batches = list(read_files([export], settings.batch_bytes))
+    assert len(batches) > 10
+    summary = ingest(settings, "file", "x", iter(batches))
+    lake = Lake(settings.spans_dir, "check")
+    for day in lake.partitions():
+        (path,) = lake.files(day)
+        times = pq.read_table(path, columns=["start_time"])["start_time"].to_pylist()
+        assert times == sorted(times)
+    assert summary.written == lake_count(tmp_path) == 3000
