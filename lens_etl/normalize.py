@@ -48,18 +48,19 @@ def _sql(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
-@dataclass(frozen=True)
-class FieldsQuery:
-    """The field-extraction SQL and the struct it parses records into, for one layout family."""
+def fields_view_sql(nested: bool, values: dict[str, object]) -> str:
+    """The `fields` view for one layout family (flat only, or every layout), with `values` and the
+    struct records are parsed into written in as literals (a view takes no parameters)."""
+    structure, accessors = fields.record_structure(nested)
+    columns = ",\n    ".join(f"coalesce({', '.join(paths)}) AS {field}_raw" for field, paths in accessors.items())
+    sql = _sql("10_fields.sql").replace("{record_fields}", columns)
+    for name, value in {**values, "structure": json.dumps(structure)}.items():
+        sql = sql.replace(f"${name}", _literal(value))
+    return sql
 
-    sql: str
-    structure: str
 
-    @classmethod
-    def build(cls, nested: bool) -> "FieldsQuery":
-        structure, accessors = fields.record_structure(nested)
-        columns = ",\n    ".join(f"coalesce({', '.join(paths)}) AS {field}_raw" for field, paths in accessors.items())
-        return cls(_sql("10_fields.sql").replace("{record_fields}", columns), json.dumps(structure))
+def _literal(value: object) -> str:
+    return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
 
 class Normalizer:
@@ -73,9 +74,10 @@ class Normalizer:
         self.con.execute(redact.macro_sql("lens_redact_secrets", redact.active(context.redaction, ("secret",))))
         self.con.execute(redact.macro_sql("lens_redact_all", redact.active(context.redaction, ("secret", "pii"))))
         self.con.register("identity", context.identity.to_arrow())
-        self._flat_fields = FieldsQuery.build(nested=False)
-        self._any_fields = FieldsQuery.build(nested=True)
         self._content_patch = json.dumps(fields.content_patch())
+        values = self._params(("max_record_bytes", "content_patch"))
+        self._flat_fields = fields_view_sql(False, values)
+        self._any_fields = fields_view_sql(True, values)
         self._keys_sql = _sql("05_keys.sql")
         self._parsed_sql = _sql("20_parsed.sql")
         self._spans_sql = _sql("30_spans.sql")
@@ -119,8 +121,7 @@ class Normalizer:
         con.register("raw", pa.Table.from_batches(raw.to_batches(max_chunksize=8192), schema=raw.schema))
         try:
             nested = pc.any(pc.match_substring_regex(raw["doc"], fields.NESTED_MARKER)).as_py()
-            query = self._any_fields if nested else self._flat_fields
-            con.execute(query.sql, {**self._params(("max_record_bytes", "content_patch")), "structure": query.structure})
+            con.execute(self._any_fields if nested else self._flat_fields)
             con.execute(self._parsed_sql)
             models = con.execute(
                 "SELECT DISTINCT model_raw, nullif(lower(trim(provider_raw)), '') FROM parsed "

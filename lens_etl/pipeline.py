@@ -107,11 +107,13 @@ def ingest(
     lake = Lake(settings.spans_dir, run_id, buffer_bytes=settings.write_buffer_bytes)
     normalizer = Normalizer(context)
     ledger.write_run(settings.runs_dir, summary.row())
+    # Spans the lake already holds are counted and skipped before normalization; into a lake
+    # that held none (a first load, a backfill) nothing is, and the extra parse is not worth it:
+    # the load stage still drops a span seen twice in this run.
+    prefilter = bool(lake.partitions())
     try:
         for seq, raw in enumerate(batches, start=1):
-            # Spans the lake already holds are counted and skipped before normalization.
-            seen = lake.known(normalizer.keys(raw))
-            new = raw.filter(pc.invert(seen))
+            new = raw.filter(pc.invert(lake.known(normalizer.keys(raw)))) if prefilter else raw
             batch = normalizer.normalize(new)
             ledger.write_dead_letters(settings.deadletter_dir, run_id, seq, batch.dead_letters)
             result = lake.write(batch.spans)

@@ -1,8 +1,9 @@
 -- Raw records (table `raw`: source_file, line, doc, problem) -> one row of raw text fields each.
 -- Each record is parsed once, into the struct $structure built in lens_etl/fields.py from the
 -- OpenInference attribute names; the record_fields placeholder below coalesces, per field,
--- the places it lives in the flat, nested and OTLP layouts.
-CREATE OR REPLACE TEMP TABLE fields AS
+-- the places it lives in the flat, nested and OTLP layouts. A view (its $values are filled in as
+-- literals): `parsed` is the one table a batch's rows are copied into.
+CREATE OR REPLACE TEMP VIEW fields AS
 WITH parsed AS (
     -- try(): a malformed record parses to NULL instead of failing the batch
     SELECT *, CASE WHEN problem IS NULL AND strlen(doc) <= $max_record_bytes THEN try(from_json(doc, $structure)) END AS v
