@@ -109,6 +109,7 @@ class Lake:
         self.root.mkdir(parents=True, exist_ok=True)
         self._seq = 0
         self._loaded: set[date] = set()
+        self._traced: set[date] = set()
         self._touched: set[date] = set()
         self.con = duckdb.connect()
         # A batch's files are written in the background while the next batch is read and
@@ -173,15 +174,23 @@ class Lake:
             journal.unlink()
 
     def _load_ids(self, days: list[date]) -> None:
-        """Span ids, and which traces know their session, for partitions not yet seen."""
+        """Span ids of partitions not yet seen."""
         for day in days:
             if day in self._loaded:
                 continue
             self._loaded.add(day)
             paths = [str(p) for p in self.files(day)]
             if paths:
+                self.con.execute(f"INSERT INTO known SELECT span_id FROM {parquet_files(paths)}")
+
+    def _load_traces(self) -> None:
+        """Which traces know their session, in every partition whose ids were loaded: needed only
+        once there is something to write (a run of duplicates never reads them)."""
+        for day in sorted(self._loaded - self._traced):
+            self._traced.add(day)
+            paths = [str(p) for p in self.files(day)]
+            if paths:
                 self.con.execute(f"CREATE OR REPLACE TEMP VIEW partition_rows AS SELECT * FROM {parquet_files(paths)}")
-                self.con.execute("INSERT INTO known SELECT span_id FROM partition_rows")
                 self._remember_traces(day)
 
     def _remember_traces(self, day: date | None) -> None:
@@ -204,14 +213,17 @@ class Lake:
         """For each (span_id, event_date), whether the lake already holds that span."""
         days = [d for d in pc.unique(keys[PARTITION_COLUMN]).to_pylist() if d is not None]
         self._load_ids(days)
-        self.con.register("keys", keys)
+        # An inner join, so the batch (not the lake's million ids) is the hashed side.
+        self.con.register("keys", keys.select(["span_id"]).append_column("_row", pa.array(np.arange(keys.num_rows))))
         try:
-            mask = self.con.execute(
-                "SELECT coalesce(span_id IN (SELECT span_id FROM known), false) FROM keys"
-            ).to_arrow_table().column(0)
+            rows = self.con.execute(
+                "SELECT DISTINCT k._row FROM keys AS k JOIN known USING (span_id)"
+            ).to_arrow_table().column(0).to_numpy()
         finally:
             self.con.unregister("keys")
-        return mask.combine_chunks()
+        mask = np.zeros(keys.num_rows, dtype=bool)
+        mask[rows] = True
+        return pa.array(mask)
 
     def write(self, spans: pa.Table) -> WriteResult:
         """Append the spans the lake does not hold yet; duplicates (in the batch too) are counted."""
@@ -220,6 +232,7 @@ class Lake:
         self.flush()  # the files of the previous spill: at most one in flight
         days = pc.unique(spans[PARTITION_COLUMN]).to_pylist()
         self._load_ids(days)
+        self._load_traces()
         # Which rows are new, in what order, and their trace-lent fields, from the narrow columns
         # only; the wide rows (previews, metadata) are then taken once, in Arrow, not copied
         # through a window and a sort.

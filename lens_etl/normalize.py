@@ -116,6 +116,8 @@ class Normalizer:
 
     def normalize(self, raw: pa.Table) -> NormalizedBatch:
         """One raw batch (source_file, line, doc) -> spans and dead letters."""
+        if raw.num_rows == 0:  # every record was in the lake already
+            return NormalizedBatch(SPAN_SCHEMA.empty_table(), DEAD_LETTER_SCHEMA.empty_table(), 0, 0, 0)
         con = self.con
         # Small record batches let DuckDB spread one batch over every thread.
         con.register("raw", pa.Table.from_batches(raw.to_batches(max_chunksize=8192), schema=raw.schema))

@@ -55,53 +55,56 @@ def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
 WHITESPACE = np.array([9, 10, 13, 32], dtype=np.uint8)
 
 
-def _lines_table(name: str, block: bytes, first_line: int) -> pa.Table:
+def _lines_table(name: str, block: bytes | memoryview, first_line: int) -> tuple[pa.Table, int]:
     """A block of whole lines as one string per line, without copying it: the Arrow array points
     into the block at each line's start (a line keeps its newline; JSON ignores it). Blank lines
-    are not records; invalid UTF-8 is replaced, as a text reader would."""
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        block = block.decode("utf-8", errors="replace").encode("utf-8")
+    are not records; invalid UTF-8 is replaced, as a text reader would. Also: how many lines."""
     data = np.frombuffer(block, dtype=np.uint8)
     starts = np.concatenate(([0], np.flatnonzero(data == 10) + 1))
-    offsets = np.append(starts, len(block)).astype(np.int64 if len(block) >= 2**31 else np.int32)
-    kind = pa.LargeStringArray if len(block) >= 2**31 else pa.StringArray
+    offsets = np.append(starts, len(data)).astype(np.int64 if len(data) >= 2**31 else np.int32)
+    kind = pa.LargeStringArray if len(data) >= 2**31 else pa.StringArray
     lines = kind.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(block))
-    keep = starts < len(block)  # a trailing newline leaves an empty last line
-    first_bytes = data[np.minimum(starts, len(block) - 1)] if len(block) else np.zeros(len(starts), np.uint8)
+    try:
+        lines.validate(full=True)  # UTF-8 checked in place
+    except pa.ArrowInvalid:
+        return _lines_table(name, bytes(block).decode("utf-8", errors="replace").encode("utf-8"), first_line)
+    keep = starts < len(data)  # a trailing newline leaves an empty last line
+    first_bytes = data[np.minimum(starts, len(data) - 1)] if len(data) else np.zeros(len(starts), np.uint8)
     for i in np.flatnonzero(keep & np.isin(first_bytes, WHITESPACE)):  # rare: a line that starts with whitespace
-        keep[i] = bool(block[offsets[i]:offsets[i + 1]].strip(b" \t\r\n"))
+        keep[i] = bool(bytes(data[offsets[i]:offsets[i + 1]]).strip(b" \t\r\n"))
     numbers = pa.array(np.arange(first_line, first_line + len(starts), dtype=np.int64))
     if not keep.all():
         mask = pa.array(keep)
         numbers, lines = numbers.filter(mask), lines.filter(mask)
-    return raw_arrays(name, numbers, lines.cast(pa.string()))
+    return raw_arrays(name, numbers, lines.cast(pa.string())), len(starts)
 
 
 def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
-    """Newline-delimited JSON in chunks of about `batch_bytes`; blank lines are not records."""
+    """Newline-delimited JSON in chunks of about `batch_bytes`; blank lines are not records. Each
+    chunk is read into a buffer of its own that its batch's strings point into (no copies)."""
     stream, raw = _open_binary(path)
     name = str(path)
     line_no = 1
     carry = b""
     try:
         while True:
-            chunk = stream.read(batch_bytes)
-            data = carry + chunk
-            if not data:
+            buffer = bytearray(len(carry) + batch_bytes)
+            buffer[:len(carry)] = carry
+            got = stream.readinto(memoryview(buffer)[len(carry):])
+            end = len(carry) + got
+            if not end:
                 break
-            cut = data.rfind(b"\n") if chunk else len(data)
+            cut = buffer.rfind(b"\n", 0, end) if got else end
             if cut < 0:  # one line longer than a chunk: keep reading
-                carry = data
+                carry = bytes(buffer[:end])
                 continue
-            block, carry = data[:cut], data[cut + 1 :]
-            table = _lines_table(name, block, line_no)
-            line_no += block.count(b"\n") + 1
+            block, carry = memoryview(buffer)[:cut], bytes(buffer[cut + 1:end])
+            table, lines = _lines_table(name, block, line_no)
+            line_no += lines
             if table.num_rows:
                 yield table
             progress(raw.tell())
-            if not chunk:
+            if not got:
                 break
     except (OSError, EOFError) as exc:
         raise InputFileError(f"{path}: cannot read after line {line_no - 1}: {exc}") from exc
