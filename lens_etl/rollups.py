@@ -131,9 +131,13 @@ def _refresh_days(settings: Settings, lake: Lake, plan: list[tuple[date, tuple[s
                 continue
             previous = tables.get(day - timedelta(days=1)) if any(n in LOOKBACK for n in names) else None
             upcoming = tables.get(day + timedelta(days=1)) if any(n in LOOKAHEAD for n in names) else None
+            viewed = None
             for name in names:
                 target = partition_dir(rollup_dir(settings, name), day) / "rollup.parquet"
-                con.execute(_spans_view_sql(_relation(name, day_rows, previous, upcoming)))
+                relation = _relation(name, day_rows, previous, upcoming)
+                if relation != viewed:  # most rollups of a day read the same rows
+                    con.execute(_spans_view_sql(relation))
+                    viewed = relation
                 table = con.execute(_rollup_sql(name)).to_arrow_table()
                 write_parquet_atomic(table, target)
                 con.register(name, table)  # for the rollups after it that read it
