@@ -6,8 +6,11 @@ run skips what is already there and completes the rest.
 """
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
@@ -19,7 +22,7 @@ from . import alerts, ledger, object_store, retention, rollups, warehouse
 from .config import Settings
 from .identity import load_identity
 from .lake import Lake
-from .normalize import NormalizeContext, Normalizer
+from .normalize import NormalizeContext, NormalizedBatch, NormalizerPool
 
 
 @dataclass
@@ -105,28 +108,49 @@ def ingest(
         redaction=settings.redaction,
     )
     lake = Lake(settings.spans_dir, run_id, buffer_bytes=settings.write_buffer_bytes)
-    normalizer = Normalizer(context)
+    normalizers = NormalizerPool(context)
     ledger.write_run(settings.runs_dir, summary.row())
     # Spans the lake already holds are counted and skipped before normalization; into a lake
     # that held none (a first load, a backfill) nothing is, and the extra parse is not worth it:
     # the load stage still drops a span seen twice in this run.
     prefilter = bool(lake.partitions())
+
+    def load(seq: int, read: int, skipped: int, normalized: Future[NormalizedBatch]) -> None:
+        """A normalized batch into the lake, in batch order, and its counts into the summary."""
+        batch = normalized.result()
+        ledger.write_dead_letters(settings.deadletter_dir, run_id, seq, batch.dead_letters)
+        result = lake.write(batch.spans)
+        summary.read += read
+        summary.written += result.written
+        summary.duplicates += result.duplicates + skipped
+        summary.dead_letters += batch.dead_letters.num_rows
+        summary.unpriced += batch.unpriced
+        summary.blackouts += batch.blackouts
+        summary.redactions += batch.redactions
+        summary.duration_s = time.perf_counter() - clock
+        if on_batch:
+            on_batch(summary)
+
+    in_flight: deque[tuple[int, int, int, Future[NormalizedBatch]]] = deque()
+    source_failure: Exception | None = None
     try:
-        for seq, raw in enumerate(batches, start=1):
-            new = raw.filter(pc.invert(lake.known(normalizer.keys(raw)))) if prefilter else raw
-            batch = normalizer.normalize(new)
-            ledger.write_dead_letters(settings.deadletter_dir, run_id, seq, batch.dead_letters)
-            result = lake.write(batch.spans)
-            summary.read += raw.num_rows
-            summary.written += result.written
-            summary.duplicates += result.duplicates + (raw.num_rows - new.num_rows)
-            summary.dead_letters += batch.dead_letters.num_rows
-            summary.unpriced += batch.unpriced
-            summary.blackouts += batch.blackouts
-            summary.redactions += batch.redactions
-            summary.duration_s = time.perf_counter() - clock
-            if on_batch:
-                on_batch(summary)
+        reading = iter(batches)
+        for seq in itertools.count(1):
+            try:
+                raw = next(reading)
+            except StopIteration:
+                break
+            except Exception as exc:  # the source failed: what it gave so far still lands
+                source_failure = exc
+                break
+            new = raw.filter(pc.invert(lake.known(normalizers.keys(raw)))) if prefilter else raw
+            in_flight.append((seq, raw.num_rows, raw.num_rows - new.num_rows, normalizers.submit(new)))
+            if len(in_flight) >= normalizers.workers:  # the next batch normalizes while one loads
+                load(*in_flight.popleft())
+        while in_flight:
+            load(*in_flight.popleft())
+        if source_failure is not None:
+            raise source_failure
         lake.compact(settings.compact_min_files, lake.touched)
         retention.drop_expired(settings, datetime.now(timezone.utc).date())  # [lens] retention_days
         rollups.refresh_stale(settings)
@@ -141,7 +165,7 @@ def ingest(
         raise
     finally:
         summary.duration_s = time.perf_counter() - clock
-        normalizer.close()
+        normalizers.close()
         lake.close()
         ledger.write_run(settings.runs_dir, summary.row())
         warehouse.build(settings)
