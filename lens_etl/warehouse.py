@@ -116,7 +116,8 @@ def _empty_rollup(name: str) -> str:
 
 def render_views(settings: Settings, marker: dict[str, Any] | None = None) -> str:
     """The view SQL with the lake's locations filled in: local absolute paths, or (with a lake
-    URL) the published objects `marker` lists; alert history and audit are always local."""
+    URL) the objects listed there, with `marker` (its `_published.json`) saying whether the span
+    files need unifying by name; alert history and audit are always local."""
     if settings.lake_url:
         lake = _remote_relations(settings, marker if marker is not None else object_store.published(settings),
                                  object_store.listing(settings))

@@ -145,6 +145,15 @@ def _local_totals(settings: Settings) -> tuple:
     ).fetchone()
 
 
+def _reader_totals(settings: Settings) -> tuple:
+    """The totals through a host's own views (reading the lake URL when it has one)."""
+    con = warehouse.connect_readonly(settings.duckdb_path, settings)
+    try:
+        return _totals(con)
+    finally:
+        con.close()
+
+
 def _published_keys(s3, folder: str) -> set[str]:
     prefix = f"{BUCKET}/published/"
     return {key.removeprefix(prefix) for key in s3.find(prefix + folder)}
@@ -181,11 +190,7 @@ def test_a_reader_elsewhere_sees_the_ingest_hosts_numbers(s3, etl_host: Settings
     reader = _reader_host(s3, tmp_path)
     assert warehouse.refresh_from_lake_url(reader)  # no views yet: built from the publication
     assert not warehouse.refresh_from_lake_url(reader)  # nothing new published: kept
-    con = warehouse.connect_readonly(reader.duckdb_path, reader)
-    try:
-        assert _totals(con) == _local_totals(etl_host)
-    finally:
-        con.close()
+    assert _reader_totals(reader) == _local_totals(etl_host)
 
 
 def test_compaction_replaces_objects_and_a_new_publication_reaches_readers(s3, etl_host: Settings, tmp_path: Path) -> None:
@@ -202,11 +207,7 @@ def test_compaction_replaces_objects_and_a_new_publication_reaches_readers(s3, e
     assert after == {p.relative_to(etl_host.data_dir).as_posix() for p in etl_host.spans_dir.glob("event_date=*/*.parquet")}
     assert not before & after  # the replaced objects are gone, not left to be counted twice
     assert warehouse.refresh_from_lake_url(reader)
-    con = warehouse.connect_readonly(reader.duckdb_path, reader)
-    try:
-        assert _totals(con) == _local_totals(etl_host)
-    finally:
-        con.close()
+    assert _reader_totals(reader) == _local_totals(etl_host)
 
 
 def test_a_host_that_published_nothing_deletes_nothing(s3, etl_host: Settings, tmp_path: Path) -> None:
@@ -222,13 +223,7 @@ def test_a_lake_another_engine_wrote_is_read_without_a_marker(s3, s3_lake: str, 
     """Files put there by another writer (Spark, a sync), with no `_published.json`: the views list them."""
     reader = Settings(data_dir=tmp_path / "data", lake_url=s3_lake, env=s3.lens_env)
     assert warehouse.refresh_from_lake_url(reader) and not warehouse.refresh_from_lake_url(reader)
-    con = warehouse.connect_readonly(reader.duckdb_path, reader)
-    local = warehouse.connect_readonly(sample_settings.duckdb_path)
-    try:
-        assert _totals(con) == _totals(local)
-    finally:
-        con.close()
-        local.close()
+    assert _reader_totals(reader) == _reader_totals(sample_settings)
 
 
 def test_the_app_reads_the_lake_from_the_url(s3, etl_host: Settings, app_users: Path, tmp_path: Path,
