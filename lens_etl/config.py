@@ -24,8 +24,10 @@ class Settings:
     identity_file: Path | None = None
     project: str = "default"
     preview_chars: int = 2000
-    batch_bytes: int = 64 * 1024 * 1024
-    write_buffer_bytes: int = 192 * 1024 * 1024  # new rows held before they go to files (lake.BUFFER_BYTES)
+    # Memory: a few batches are in flight (read ahead, two normalizing, one loading) beside the
+    # rows held for writing; 32 MB batches and 320 MB held keep a 1M-span load near 1.6 GB.
+    batch_bytes: int = 32 * 1024 * 1024
+    write_buffer_bytes: int = 320 * 1024 * 1024  # new rows held before they go to files (lake.BUFFER_BYTES)
     max_record_bytes: int = 64 * 1024 * 1024
     compact_min_files: int = 8
     sources: Mapping[str, Any] = field(default_factory=dict)
@@ -107,8 +109,8 @@ def load_settings(
             identity_file=identity_path,
             project=str(lens.get("project", "default")),
             preview_chars=int(lens.get("preview_chars", 2000)),
-            batch_bytes=int(float(lens.get("batch_mb", 64)) * 1024 * 1024),
-            write_buffer_bytes=int(float(lens.get("write_buffer_mb", 192)) * 1024 * 1024),
+            batch_bytes=int(float(lens.get("batch_mb", 32)) * 1024 * 1024),
+            write_buffer_bytes=int(float(lens.get("write_buffer_mb", 320)) * 1024 * 1024),
             compact_min_files=int(lens.get("compact_min_files", 8)),
             sources=config.get("sources", {}),
             alerts=config.get("alerts", {}),

@@ -7,13 +7,15 @@ run skips what is already there and completes the rest.
 from __future__ import annotations
 
 import itertools
+import queue
+import threading
 import time
 import uuid
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -84,6 +86,52 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
+_END = object()
+
+
+def read_ahead(batches: Iterable[pa.Table]) -> Iterator[pa.Table]:
+    """The source's next batch is read (a file chunk, an API page, a database query) on a thread
+    of its own while the caller works on this one. A source's error reaches the caller after the
+    batches it gave before it; a caller that stops early stops the source too."""
+    slot: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    source = iter(batches)
+
+    def offer(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slot.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        try:
+            for batch in source:
+                if not offer((True, batch)):
+                    return
+            offer((True, _END))
+        except BaseException as exc:  # handed to the caller's thread
+            offer((False, exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    threading.Thread(target=pump, name="read-ahead", daemon=True).start()
+    try:
+        while True:
+            ok, item = slot.get()
+            if not ok:
+                raise item
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
 def ingest(
     settings: Settings,
     source: str,
@@ -134,7 +182,7 @@ def ingest(
     in_flight: deque[tuple[int, int, int, Future[NormalizedBatch]]] = deque()
     source_failure: Exception | None = None
     try:
-        reading = iter(batches)
+        reading = read_ahead(batches)
         for seq in itertools.count(1):
             try:
                 raw = next(reading)

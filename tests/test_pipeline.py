@@ -1,21 +1,25 @@
 """Ingest runs end to end: counts add up, re-ingest is a no-op, a killed run is completed by the next."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from lens_etl.lake import JOURNAL, Lake
-from lens_etl.pipeline import ingest
+from lens_etl.errors import SourceError
+from lens_etl.pipeline import ingest, read_ahead
 from lens_etl.sources.files import read_files
 from lens_etl.warehouse import connect_readonly
 
@@ -192,3 +196,31 @@ def test_a_run_of_many_batches_writes_a_file_per_day_sorted_by_time(tmp_path: Pa
         times = pq.read_table(path, columns=["start_time"])["start_time"].to_pylist()
         assert times == sorted(times)
     assert summary.written == lake_count(tmp_path) == 3000
+
+
+def test_read_ahead_gives_every_batch_before_the_sources_error() -> None:
+    def source() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise SourceError("phoenix at http://127.0.0.1:1: connection refused")
+
+    got = []
+    with pytest.raises(SourceError, match="connection refused"):
+        for batch in read_ahead(source()):
+            got.append(batch)
+    assert got == [1, 2]
+
+
+def test_read_ahead_stops_the_source_when_the_caller_stops() -> None:
+    closed = threading.Event()
+
+    def source() -> Iterator[int]:
+        try:
+            yield from itertools.count()
+        finally:
+            closed.set()
+
+    reader = read_ahead(source())
+    assert next(reader) == 0
+    reader.close()
+    assert closed.wait(timeout=10)
