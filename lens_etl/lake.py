@@ -112,8 +112,8 @@ class Lake:
         self._traced: set[date] = set()
         self._touched: set[date] = set()
         self.con = duckdb.connect()
-        # A batch's files are written in the background while the next batch is read and
-        # normalized (the Parquet encoder runs on another core); at most one batch is in flight.
+        # Held rows are written in the background while the next batches are read and normalized
+        # (the Parquet encoder runs on another core); at most one spill is in flight.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-write")
         self._pending: list[Future[None]] = []
         self._held: dict[date, list[pa.Table]] = {}
