@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from . import rollups, warehouse
+from . import object_store, rollups, warehouse
 from .config import Settings
 from .lake import FILE_SCHEMA, JOURNAL, Lake
 from .schema import PARTITION_COLUMN
@@ -60,6 +60,9 @@ class Report:
     stale_days: list[date]  # span partitions whose rollups are missing or older than the spans
     dead_letter_files: int
     run_files: int
+    lake_url: str | None = None
+    to_publish: int = 0  # files changed since the last publish to the lake URL
+    to_unpublish: int = 0  # published objects whose files are gone
 
     @property
     def fragmented(self) -> list[date]:
@@ -85,6 +88,9 @@ class Report:
                     found.append(f"{part.day}/{f.name}: row groups not sorted by start_time")
         found += [f"rollup without spans {name}" for name in self.orphan_rollups]
         found += [f"{day}: rollups missing or stale" for day in self.stale_days]
+        if self.to_publish or self.to_unpublish:
+            found.append(f"lake URL {self.lake_url}: {self.to_publish} file(s) to publish, "
+                         f"{self.to_unpublish} object(s) to remove")
         return found
 
     def to_json(self) -> dict[str, object]:
@@ -155,6 +161,7 @@ def diagnose(settings: Settings) -> Report:
     orphans = [_relative(settings, folder) for name in rollups.ROLLUPS
                for folder in sorted(rollups.rollup_dir(settings, name).glob(f"{PARTITION_COLUMN}=*"))
                if _day(folder) not in days]
+    to_publish, to_unpublish = object_store.unpublished(settings)
     return Report(
         partitions=partitions,
         compact_min_files=settings.compact_min_files,
@@ -164,6 +171,9 @@ def diagnose(settings: Settings) -> Report:
         stale_days=rollups.stale_days(settings) if days else [],
         dead_letter_files=len(list(settings.deadletter_dir.glob("*.parquet"))),
         run_files=len(list(settings.runs_dir.glob("*.parquet"))),
+        lake_url=settings.lake_url,
+        to_publish=to_publish,
+        to_unpublish=to_unpublish,
     )
 
 
@@ -206,6 +216,9 @@ def render(report: Report) -> None:
         )
     console.print(table)
     console.print(f"dead-letter files: {report.dead_letter_files:,} · run files: {report.run_files:,}")
+    if report.lake_url:
+        console.print(f"lake URL {report.lake_url}: {report.to_publish:,} file(s) to publish, "
+                      f"{report.to_unpublish:,} object(s) to remove", markup=False, highlight=False)
     problems = report.problems()
     if not problems:
         console.print("[green]lake healthy[/green]")

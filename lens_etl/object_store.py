@@ -145,6 +145,24 @@ def schemas_differ(paths: list[Path]) -> bool:
     return len({pq.read_schema(path).remove_metadata() for path in paths}) > 1
 
 
+def _changes(settings: Settings, url: str) -> tuple[dict[str, Path], dict[str, list[int]], list[str], list[str]]:
+    """The files to mirror (name -> path, name -> [size, mtime]), which of them changed since this
+    lake last published to `url`, and which published ones are gone."""
+    local = local_files(settings)
+    current = {name: [stat.st_size, stat.st_mtime_ns] for name, stat in ((n, p.stat()) for n, p in local.items())}
+    before = _read_manifest(settings, url)
+    return local, current, [n for n in local if before.get(n) != current[n]], [n for n in before if n not in local]
+
+
+def unpublished(settings: Settings) -> tuple[int, int]:
+    """How many files the next publish would upload and how many objects it would remove (from
+    this lake's own record: no network)."""
+    if not settings.lake_url:
+        return 0, 0
+    _, _, changed, gone = _changes(settings, settings.lake_url.rstrip("/"))
+    return len(changed), len(gone)
+
+
 @dataclass(frozen=True)
 class PublishResult:
     uploaded: int
@@ -157,12 +175,7 @@ def publish(settings: Settings) -> PublishResult | None:
     if not settings.lake_url:
         return None
     store = open_store(settings)
-    local = local_files(settings)
-    stats = {name: path.stat() for name, path in local.items()}
-    current = {name: [stat.st_size, stat.st_mtime_ns] for name, stat in stats.items()}
-    before = _read_manifest(settings, store.url)
-    changed = [name for name in local if before.get(name) != current[name]]
-    gone = [name for name in before if name not in local]
+    local, current, changed, gone = _changes(settings, store.url)
     try:
         if changed:
             store.fs.put([str(local[name]) for name in changed], [store.path(name) for name in changed])

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import alerts, ledger, object_store, retention, rollups, warehouse
+from . import alerts, ledger, retention, rollups, warehouse
 from .config import Settings
 from .identity import load_identity
 from .lake import Lake
@@ -202,7 +202,6 @@ def ingest(
         lake.compact(settings.compact_min_files, lake.touched)
         retention.drop_expired(settings, datetime.now(timezone.utc).date())  # [lens] retention_days
         rollups.refresh_stale(settings)
-        object_store.publish(settings)  # to the lake URL, when there is one
         summary.status = "ok"
     except KeyboardInterrupt:
         summary.status = "interrupted"
@@ -216,6 +215,7 @@ def ingest(
         normalizers.close()
         lake.close()
         ledger.write_run(settings.runs_dir, summary.row())
-        warehouse.build(settings)
+        # to the lake URL, when there is one: after the run's own record, so readers see it done
+        warehouse.build(settings, publish=summary.status == "ok")
     alerts.evaluate_after_ingest(settings)  # logs a failure, never raises
     return summary

@@ -210,6 +210,22 @@ def test_compaction_replaces_objects_and_a_new_publication_reaches_readers(s3, e
     assert _reader_totals(reader) == _local_totals(etl_host)
 
 
+def test_doctor_reports_unpublished_files_and_fix_publishes_them(s3, etl_host: Settings) -> None:
+    from lens_etl import doctor
+
+    assert not [line for line in doctor.diagnose(etl_host).problems() if line.startswith("lake URL")]
+    lake = Lake(etl_host.spans_dir, "compact")
+    try:
+        merged = lake.compact(min_files=1)  # rewritten locally, not published yet
+    finally:
+        lake.close()
+    problems = doctor.diagnose(etl_host).problems()  # the compacted days' rollups are stale too
+    assert problems[-1] == f"lake URL {PRODUCT_URL}: {merged} file(s) to publish, {merged} object(s) to remove"
+    assert not doctor.fix(etl_host).problems()
+    local = {p.relative_to(etl_host.data_dir).as_posix() for p in etl_host.spans_dir.glob("event_date=*/*.parquet")}
+    assert _published_keys(s3, "lake/spans") == local
+
+
 def test_a_host_that_published_nothing_deletes_nothing(s3, etl_host: Settings, tmp_path: Path) -> None:
     from lens_etl import object_store
 
