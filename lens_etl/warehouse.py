@@ -114,13 +114,13 @@ def _empty_rollup(name: str) -> str:
     return f"(SELECT *, CAST(NULL AS DATE) AS event_date FROM ({query}) WHERE false)"
 
 
-def render_views(settings: Settings, marker: dict[str, Any] | None = None) -> str:
+def render_views(settings: Settings, marker: dict[str, Any] | None = None, names: set[str] | None = None) -> str:
     """The view SQL with the lake's locations filled in: local absolute paths, or (with a lake
     URL) the objects listed there, with `marker` (its `_published.json`) saying whether the span
     files need unifying by name; alert history and audit are always local."""
     if settings.lake_url:
         lake = _remote_relations(settings, marker if marker is not None else object_store.published(settings),
-                                 object_store.listing(settings))
+                                 names if names is not None else object_store.listing(settings))
     else:
         lake = {
             "{{spans}}": files_relation(settings.spans_dir, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True),
@@ -147,15 +147,15 @@ def _stamp_path(settings: Settings) -> Path:
     return settings.duckdb_path.with_name(settings.duckdb_path.name + ".published")
 
 
-def _publication(settings: Settings) -> tuple[dict[str, Any], str]:
-    """The lake URL's marker, and what identifies this state of the lake: the marker's time, or
-    (a lake another engine writes) which relations have files."""
+def _publication(settings: Settings) -> tuple[dict[str, Any], set[str] | None, str]:
+    """The lake URL's marker, its listing when that had to be read, and what identifies this state
+    of the lake: the marker's time, or (a lake another engine writes) which relations have files."""
     marker = object_store.published(settings)
     if marker.get("published_at"):
-        return marker, str(marker["published_at"])
+        return marker, None, str(marker["published_at"])
     names = object_store.listing(settings)
-    return marker, "listing:" + ",".join(sorted({name.split("/periods/")[0].split("/event_date=")[0]
-                                                 for name in names if name.endswith(".parquet")}))
+    return marker, names, "listing:" + ",".join(sorted({name.split("/periods/")[0].split("/event_date=")[0]
+                                                        for name in names if name.endswith(".parquet")}))
 
 
 def build(settings: Settings, publish: bool = False) -> Path:
@@ -163,7 +163,7 @@ def build(settings: Settings, publish: bool = False) -> Path:
     the lake, so first mirror it to the lake URL (when there is one)."""
     if publish:
         object_store.publish(settings)
-    marker, state = _publication(settings) if settings.lake_url else ({}, None)
+    marker, names, state = _publication(settings) if settings.lake_url else ({}, None, None)
     target = settings.duckdb_path
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
@@ -172,7 +172,7 @@ def build(settings: Settings, publish: bool = False) -> Path:
     con = duckdb.connect(str(tmp))
     try:
         _register_lake(con, settings)
-        con.execute(render_views(settings, marker))
+        con.execute(render_views(settings, marker, names))  # the listing is read once
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -188,7 +188,7 @@ def refresh_from_lake_url(settings: Settings) -> bool:
     an empty relation becomes a file list only in a rebuild). Returns whether it rebuilt."""
     if not settings.lake_url:
         return False
-    _, state = _publication(settings)
+    _, _, state = _publication(settings)
     stamp = _stamp_path(settings)
     if settings.duckdb_path.is_file() and stamp.is_file() and stamp.read_text(encoding="utf-8") == state:
         return False
