@@ -3,8 +3,9 @@
     python -m bench.alerts_bench [--days 100] [--per-day 100000] [--work $TMPDIR/lens-bench]
 
 Builds (or reuses) a synthetic lake with bench/synth.py, evaluates 100 rules with
-`alerts.evaluate` (one read-only connection per evaluation, as after each ingest), and writes
-bench/results/alerts.json: the cold first evaluation, then the median and p95 of warm ones.
+`alerts.evaluate` as after each ingest and follow batch (each evaluation attaches the
+warehouse file anew), and writes bench/results/alerts.json: the cold first evaluation, then
+the median and p95 of warm ones.
 """
 from __future__ import annotations
 

@@ -361,28 +361,24 @@ def evaluate(settings: Settings, rules: Sequence[Rule] | None = None, now: datet
         by_sql.setdefault(rule.spec.sql, []).append(rule)
     index = {r.id: r for r in rules}
     firings: list[Firing] = []
-    con = warehouse.connect_readonly(settings.duckdb_path, settings)
 
-    def rows_of(sql_name: str, group: list[Rule]) -> list[tuple]:
-        cursor = con.cursor()  # one per thread: the rule types' queries run side by side
+    def rows_of(cursor: Any, sql_name: str, group: list[Rule]) -> list[tuple]:
         try:
             sql = (ALERTS_SQL / f"{sql_name}.sql").read_text(encoding="utf-8")
             return cursor.execute(sql, query_params(settings, sql_name, group, now)).fetchall()
         finally:
             cursor.close()
 
-    try:
-        with ThreadPoolExecutor(EVALUATION_THREADS) as pool:
-            results = list(pool.map(rows_of, by_sql.keys(), by_sql.values()))
-        for rows in results:
-            for rule_id, subject, value, threshold, baseline, count, firing in rows:
-                if firing:
-                    rule = index[rule_id]
-                    firings.append(Firing(rule_id, rule.type, rule.severity, subject, value, threshold, baseline, count,
-                                          message(rule, subject, value, threshold, baseline, count, now),
-                                          link(rule, subject, now)))
-    finally:
-        con.close()
+    with warehouse.attached_readonly(settings.duckdb_path, settings) as con, ThreadPoolExecutor(EVALUATION_THREADS) as pool:
+        cursors = [warehouse.sibling_cursor(con) for _ in by_sql]  # one per thread: the rule types run side by side
+        results = list(pool.map(rows_of, cursors, by_sql.keys(), by_sql.values()))
+    for rows in results:
+        for rule_id, subject, value, threshold, baseline, count, firing in rows:
+            if firing:
+                rule = index[rule_id]
+                firings.append(Firing(rule_id, rule.type, rule.severity, subject, value, threshold, baseline, count,
+                                      message(rule, subject, value, threshold, baseline, count, now),
+                                      link(rule, subject, now)))
     return firings
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import json
 import logging
+import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -228,6 +229,24 @@ def test_injected_anomalies_fire_and_clean_lakes_stay_quiet(scenarios: list[Scen
     print(f"\nalerts: {len(scenarios)} lakes, {injected} injected anomalies: precision {precision:.3f}, recall {recall:.3f}")
     assert injected >= 50
     assert (precision, recall) == (1.0, 1.0), misses
+
+
+def test_each_evaluation_reads_the_views_an_ingest_swapped_in(scenarios: list[Scenario], tmp_path: Path) -> None:
+    """Evaluations in one process share a DuckDB instance and attach the file anew each time: a
+    warehouse swapped in between two of them (as every ingest does) is what the second one reads,
+    and nothing stays attached after."""
+    clean, anomalous = next(s for s in scenarios if not s.anomalous), next(s for s in scenarios if s.anomalous)
+    rules = [alerts.make_rule(r) for r in RULES]
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.data_dir.mkdir()
+    shutil.copy(clean.settings.duckdb_path, settings.duckdb_path)
+    assert alerts.evaluate(settings, rules, now=NOW) == []
+    shutil.copy(anomalous.settings.duckdb_path, tmp_path / "swap.duckdb")
+    os.replace(tmp_path / "swap.duckdb", settings.duckdb_path)
+    assert {(f.rule_id, f.subject) for f in alerts.evaluate(settings, rules, now=NOW)} == anomalous.expected
+    with warehouse.attached_readonly(settings.duckdb_path) as con:
+        attached = con.execute("SELECT count(*) FROM duckdb_databases() WHERE NOT internal").fetchone()[0]
+    assert attached == 2  # the instance's own and this one: every evaluation detached its file
 
 
 def test_error_rate_baseline_from_the_hourly_rollup_equals_the_spans(scenarios: list[Scenario]) -> None:
