@@ -13,6 +13,7 @@ from pages._common import no_rows, query, table
 
 SEVERITY_BADGES = {"critical": ":red-badge[🔴 critical]", "warning": ":orange-badge[🟠 warning]", "info": ":blue-badge[🔵 info]"}
 ANOMALY_Z = 3.5
+ERROR_RATE_FLOOR = 0.05  # an error-rate anomaly is at least 3.5 × 5 = 17.5 points off its series' median
 RULE_SAVED_KEY = "alert_rule_saved"
 
 
@@ -100,23 +101,25 @@ def rules_editor(key: str = "alert_rules") -> None:
             st.rerun()
 
 
-def robust_z(values: pd.Series) -> pd.Series:
-    """(x - median) / (1.4826 × MAD), the MAD floored so a flat series does not flag every wiggle."""
+def robust_z(values: pd.Series, floor: float = 1e-9) -> pd.Series:
+    """(x - median) / (1.4826 × MAD), the MAD floored (at 10% of the median and at `floor`, in the
+    series' unit) so a flat series does not flag every wiggle."""
     x = values.astype(float)
     median = float(np.nanmedian(x)) if x.notna().any() else 0.0
     mad = float(np.nanmedian(np.abs(x - median))) if x.notna().any() else 0.0
-    scale = max(1.4826 * mad, 0.1 * abs(median), 1e-9)
+    scale = max(1.4826 * mad, 0.1 * abs(median), floor)
     return (x - median) / scale
 
 
 def anomaly_points(series_df: pd.DataFrame, x: str = "bucket", y: str = "value", threshold: float = ANOMALY_Z,
-                   x_encoding: alt.X | None = None) -> alt.Chart:
+                   x_encoding: alt.X | None = None, floor: float = 1e-9, y_format: str = ",.4g") -> alt.Chart:
     """A layer of red points where the series' robust z-score exceeds the threshold (either side);
-    pass the base chart's `x_encoding` so the points sit on its axis."""
-    marked = series_df.assign(robust_z=robust_z(series_df[y]) if len(series_df) else pd.Series(dtype=float))
+    pass the base chart's `x_encoding` so the points sit on its axis, and a `floor` for a series
+    that is mostly zero (an error rate: one failed call must not look like an anomaly)."""
+    marked = series_df.assign(robust_z=robust_z(series_df[y], floor) if len(series_df) else pd.Series(dtype=float))
     marked = marked[marked["robust_z"].abs() > threshold]
     return alt.Chart(marked).mark_point(color="#D62728", filled=True, size=90).encode(
         x_encoding if x_encoding is not None else alt.X(f"{x}:T"), alt.Y(f"{y}:Q"),
-        tooltip=[alt.Tooltip(f"{x}:T", title="UTC", formatType="utc"), alt.Tooltip(f"{y}:Q", format=",.4g"),
+        tooltip=[alt.Tooltip(f"{x}:T", title="UTC", formatType="utc"), alt.Tooltip(f"{y}:Q", format=y_format),
                  alt.Tooltip("robust_z:Q", title="Robust z", format=".1f")],
     )

@@ -9,7 +9,9 @@ import streamlit as st
 
 from lens_etl import budgets
 from lens_etl.config import load_settings
-from pages._alerts_ui import alert_history_table, firing_alerts_panel, has_rules, rules_editor
+from pages._alerts_ui import (
+    ANOMALY_Z, ERROR_RATE_FLOOR, alert_history_table, anomaly_points, firing_alerts_panel, has_rules, rules_editor,
+)
 from pages._common import chart, current_filters, empty_state, fmt_duration, fmt_int, no_rows, query, table
 
 INTERVALS = {"2 s": 2, "5 s": 5, "15 s": 15, "30 s": 30, "Off": None}
@@ -29,17 +31,20 @@ def utc(df: pd.DataFrame, column: str) -> pd.DataFrame:
     return df.assign(**{column: pd.to_datetime(df[column]).dt.tz_localize("UTC")})
 
 
-def rolling_chart(df: pd.DataFrame, field: str, title: str, fmt: str, color: str) -> alt.Chart:
-    return alt.Chart(df).mark_line(
+def rolling_chart(df: pd.DataFrame, field: str, title: str, fmt: str, color: str, floor: float = 1e-9) -> alt.LayerChart:
+    """The 5-minute series, its anomalous buckets (robust z against the shown window) marked in red."""
+    x = alt.X("bucket:T", title="5-minute bucket (UTC)", scale=alt.Scale(type="utc"),
+              axis=alt.Axis(format="%H:%M", labelAngle=0))
+    line = alt.Chart(df).mark_line(
         point=alt.OverlayMarkDef(color=color), color=color, invalid="break-paths-show-domains",
     ).encode(
-        alt.X("bucket:T", title="5-minute bucket (UTC)", scale=alt.Scale(type="utc"),
-              axis=alt.Axis(format="%H:%M", labelAngle=0)),
+        x,
         alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=fmt)),
         tooltip=[alt.Tooltip("bucket:T", title="From (UTC)", format="%Y-%m-%d %H:%M", formatType="utc"),
                  alt.Tooltip(f"{field}:Q", title=title, format=fmt),
                  alt.Tooltip("calls:Q", title="Model calls", format=","), alt.Tooltip("errors:Q", title="Failed", format=",")],
-    ).properties(height=220)
+    )
+    return alt.layer(line, anomaly_points(df, "bucket", field, x_encoding=x, floor=floor, y_format=fmt)).properties(height=220)
 
 
 def alerts(until: datetime) -> None:
@@ -110,10 +115,11 @@ def live_panel() -> None:
         })
 
     rolling = utc(query("live_rolling", filters, until=until, hours=hours), "bucket")
+    st.caption(f"Red points: 5-minute buckets far from the shown window's typical value (robust z-score above {ANOMALY_Z}).")
     left, right = st.columns(2)
     with left:
         st.subheader("Error rate")
-        chart(rolling_chart(rolling, "error_rate", "Failed model calls", ".0%", "#E45756"))
+        chart(rolling_chart(rolling, "error_rate", "Failed model calls", ".0%", "#E45756", floor=ERROR_RATE_FLOOR))
     with right:
         st.subheader("p95 latency")
         chart(rolling_chart(rolling, "p95_latency_ms", "p95 latency (ms)", ",.0f", "#4C78A8"))

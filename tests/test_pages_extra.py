@@ -1,11 +1,15 @@
 """AppTest: the Sessions, Cost and Live pages on the sample lake, checked against independent SQL."""
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,6 +18,7 @@ from lens_etl import budgets
 from lens_etl.budgets import Budget
 from lens_etl.config import Settings
 from lens_etl.warehouse import connect_readonly
+from pages._alerts_ui import ANOMALY_Z, ERROR_RATE_FLOOR, anomaly_points
 from pages._common import fmt_usd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,3 +242,39 @@ def test_live_builtin_alert_fires_for_a_developer_over_their_daily_budget(
     at = open_page("pages/live.py")
     firing = [m.value for m in at.markdown if "firing" in m.value]
     assert len(firing) == 1 and "developer budget" in firing[0] and developer in firing[0]
+
+
+def chart_layers(element: Any) -> list[tuple[dict, pd.DataFrame]]:
+    """Each layer of a rendered Altair chart: its spec and its rows (Streamlit ships them as Arrow)."""
+    spec = json.loads(element.proto.spec)
+    data = {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in element.proto.datasets}
+    return [(layer, data.get(layer.get("data", {}).get("name"), pd.DataFrame())) for layer in spec.get("layer", [spec])]
+
+
+def test_live_charts_mark_the_buckets_far_from_the_window(no_budgets: Settings) -> None:
+    """Both rolling charts carry a layer of red points: exactly the buckets whose robust z-score
+    against the shown window exceeds the threshold (the error rate with its floor)."""
+    at = open_page("pages/live.py")
+    at.selectbox(key="live_hours").set_value(24).run()
+    charts = [chart_layers(c) for c in at.get("vega_lite_chart")]
+    for field, floor in (("error_rate", ERROR_RATE_FLOOR), ("p95_latency_ms", 1e-9)):
+        (_, series), (marks, marked) = next(c for c in charts if c[0][0]["encoding"]["y"]["field"] == field)
+        assert marks["mark"]["type"] == "point" and marks["mark"]["color"] == "#D62728"
+        values = series[field].astype(float)
+        median = np.nanmedian(values)
+        scale = max(1.4826 * np.nanmedian(np.abs(values - median)), 0.1 * abs(median), floor)
+        far = series[np.abs(values - median) / scale > ANOMALY_Z]
+        assert len(series) == 24 * 12 + 1 and list(marked["bucket"]) == list(far["bucket"])
+
+
+def test_anomaly_marks_an_error_burst_but_not_a_lone_failure() -> None:
+    buckets = pd.date_range("2026-11-20", periods=72, freq="5min", tz="UTC")
+    rng = np.random.default_rng(7)
+    rate = rng.choice([0.0, 0.0, 0.0, 1 / 12, 1 / 9], size=72)  # lone failures among ~10 calls a bucket
+    rate[40] = 0.45  # a burst
+    marked = anomaly_points(pd.DataFrame({"bucket": buckets, "error_rate": rate}), y="error_rate", floor=ERROR_RATE_FLOOR).data
+    assert list(marked["bucket"]) == [buckets[40]]
+    latency = rng.normal(2000, 150, 72)
+    latency[10] = 9000
+    marked = anomaly_points(pd.DataFrame({"bucket": buckets, "p95": latency}), y="p95").data
+    assert list(marked["bucket"]) == [buckets[10]]
