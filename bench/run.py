@@ -346,7 +346,7 @@ def default_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[s
         "short_prompt_tokens": 20_000, "retry_within_s": 300,
         "run_rate_usd": 1000.0, "run_rate_low_usd": 800.0, "run_rate_high_usd": 1200.0,
         "errors_only": False, "min_cost": None, "min_duration_s": None, "max_duration_s": None,
-        "page_developers": [], "page_models": [],
+        "page_developers": [], "page_models": [], "sort_by": "newest", "max_sessions": 500,  # the Sessions page's defaults
         "days": 7, "actions": [], "actor": "", "budget_monthly_usd": 5000.0,
     }
 

@@ -15,6 +15,8 @@ SESSION_URL_KEY = "session"  # ?session=<id> opens that session
 SESSION_KEY = "sessions_pick"
 SPAN_KEY = "sessions_span_pick"
 MAX_WATERFALL_ROWS = 400
+SORTS = {"newest": "Newest first", "cost": "Cost", "duration": "Duration", "errors": "Errors", "requests": "Requests"}
+LISTED = (100, 500, 2000, 0)  # rows in the list (0: every match); the top of the chosen order
 KIND_COLORS = alt.Scale(
     domain=["LLM", "TOOL", "AGENT", "CHAIN", "UNKNOWN"],
     range=["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#BAB0AC"],
@@ -58,14 +60,23 @@ with st.container(border=True):
     min_minutes = cols[3].number_input("Min duration (min)", min_value=0.0, value=None, step=1.0, key="sessions_min_minutes")
     max_minutes = cols[4].number_input("Max duration (min)", min_value=0.0, value=None, step=1.0, key="sessions_max_minutes")
     errors_only = cols[5].toggle("Has errors", key="sessions_errors_only")
+    order = st.columns([3, 2, 7], vertical_alignment="bottom")
+    sort_by = order[0].selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="sessions_sort")
+    listed = order[1].selectbox("Rows", LISTED, index=1, key="sessions_listed",
+                                format_func=lambda n: f"{n:,}" if n else "All")
 
 sessions = query(
     "sessions_list", filters,
     page_developers=list(page_developers), page_models=list(page_models), min_cost=min_cost,
     min_duration_s=minutes_to_seconds(min_minutes), max_duration_s=minutes_to_seconds(max_minutes),
-    errors_only=bool(errors_only),
+    errors_only=bool(errors_only), sort_by=sort_by, max_sessions=listed or None,
 )
-st.subheader(f"{fmt_int(len(sessions))} sessions")
+matching = int(sessions["matching"].iloc[0]) if len(sessions) else 0
+sessions = sessions.drop(columns="matching")
+st.subheader(f"{fmt_int(matching)} sessions")
+if len(sessions) < matching:
+    st.caption(f"Showing the first {fmt_int(len(sessions))} by {SORTS[sort_by].lower()}: narrow the filters, "
+               "or choose more rows (the CSV holds the rows shown).")
 event = None
 if not no_rows(sessions, "sessions"):
     event = st.dataframe(
@@ -98,7 +109,7 @@ labels = {row.session_id: f"{row.session_id} · {row.developer_id or '?'} · {ro
           for row in sessions.itertuples()}
 session_id = st.selectbox(
     "Session", options, key=SESSION_KEY, index=None, placeholder="Choose a session to open",
-    format_func=lambda s: labels.get(s, f"{s} (outside the current filters)"),
+    format_func=lambda s: labels.get(s, f"{s} (not in the list above)"),
 )
 if session_id:
     if st.query_params.get(SESSION_URL_KEY) != session_id:

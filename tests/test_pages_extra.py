@@ -117,8 +117,9 @@ def test_session_list_page_filters_are_bound_and_match_sql(db: duckdb.DuckDBPyCo
     at = open_page("pages/sessions.py")
     start, end = window(at)
     touched = "session_id IN (SELECT session_id FROM spans WHERE start_time >= ? AND start_time < ?)"
+    total = scalar(db, f"SELECT count(*) FROM sessions WHERE {touched}", start, end)
     everyone = at.dataframe(key="sessions_table").value
-    assert len(everyone) == scalar(db, f"SELECT count(*) FROM sessions WHERE {touched}", start, end)
+    assert len(everyone) == total < 500 and f"{total:,} sessions" in [h.value for h in at.subheader]
 
     at.toggle(key="sessions_errors_only").set_value(True).run()
     at.number_input(key="sessions_min_cost").set_value(1.0).run()
@@ -127,6 +128,26 @@ def test_session_list_page_filters_are_bound_and_match_sql(db: duckdb.DuckDBPyCo
     expected = scalar(db, f"SELECT count(*) FROM sessions WHERE {touched} AND errors > 0 AND cost_usd >= 1.0", start, end)
     assert 0 < len(some) == expected < len(everyone)
     assert (some["errors"] > 0).all() and (some["cost_usd"] >= 1.0).all()
+
+
+def test_session_list_shows_the_top_of_the_chosen_order(db: duckdb.DuckDBPyConnection) -> None:
+    """A long list is cut to the first rows of its order, and says how many match."""
+    at = open_page("pages/sessions.py")
+    start, end = window(at)
+    touched = "session_id IN (SELECT session_id FROM spans WHERE start_time >= ? AND start_time < ?)"
+    total = scalar(db, f"SELECT count(*) FROM sessions WHERE {touched}", start, end)
+    at.selectbox(key="sessions_listed").set_value(100).run()
+    at.selectbox(key="sessions_sort").set_value("cost").run()
+    assert_clean(at)
+    top = at.dataframe(key="sessions_table").value
+    expected = [r[0] for r in db.execute(
+        f"SELECT session_id FROM sessions WHERE {touched} ORDER BY coalesce(cost_usd, 0) DESC, started_at DESC, session_id "
+        "LIMIT 100", [start, end]).fetchall()]
+    assert total > 100 and list(top["session_id"]) == expected
+    assert f"{total:,} sessions" in [h.value for h in at.subheader]
+    assert any("Showing the first 100 by cost" in c.value for c in at.caption)
+    at.selectbox(key="sessions_listed").set_value(0).run()  # all
+    assert len(at.dataframe(key="sessions_table").value) == total
 
 
 # --- Cost ---

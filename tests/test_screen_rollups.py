@@ -96,7 +96,8 @@ def same(column: str, raw: Any, rolled: Any) -> bool:
 
 # the Sessions page's own filters, left open
 PAGE_PARAMS = {"page_developers": [], "page_models": [], "min_cost": None, "min_duration_s": None,
-               "max_duration_s": None, "errors_only": False}
+               "max_duration_s": None, "errors_only": False, "sort_by": "newest", "max_sessions": None}
+SESSION_SORTS = ("newest", "cost", "duration", "errors", "requests")
 
 
 def compare(con: duckdb.DuckDBPyConnection, name: str, raw_sql: str, sql: str, params: dict[str, Any]) -> None:
@@ -156,8 +157,11 @@ def test_rollup_query_gives_the_raw_numbers(con: duckdb.DuckDBPyConnection, name
             continue
         params = {"bucket": "day", "limit": 10, "top": 8, "search": "", "developer": developer, **PAGE_PARAMS,
                   **price_params(con), **filters}
-        for short_prompt_tokens in SHORT_PROMPT_OPTIONS if name == "cost_save_model_downshift" else (20_000,):
-            compare_with_dropped(con, name, raw_sql, sql, {**params, "short_prompt_tokens": short_prompt_tokens})
+        variants = [{"short_prompt_tokens": t} for t in (SHORT_PROMPT_OPTIONS if name == "cost_save_model_downshift" else (20_000,))]
+        if name == "sessions_list":  # the first rows of each order the page offers
+            variants += [{"short_prompt_tokens": 20_000, "sort_by": order, "max_sessions": 25} for order in SESSION_SORTS]
+        for variant in variants:
+            compare_with_dropped(con, name, raw_sql, sql, {**params, **variant})
 
 
 def compare_with_dropped(con: duckdb.DuckDBPyConnection, name: str, raw_sql: str, sql: str,

@@ -2,7 +2,9 @@
 -- Totals are the whole session's, added up from `session_days` as the view `sessions` does (touched
 -- sessions come from `session_activity`), so a row's cost equals sum(cost_usd) of the session's `spans`.
 -- Page filters: $page_developers, $page_models (empty list = all; a session matches a model it used),
--- $min_cost, $min_duration_s, $max_duration_s (NULL = no bound), $errors_only.
+-- $min_cost, $min_duration_s, $max_duration_s (NULL = no bound), $errors_only. Sorted by $sort_by
+-- (newest, cost, duration, errors or requests; then newest first), the first $max_sessions rows
+-- (NULL = all); `matching` counts every row the filters keep.
 WITH touched AS (
     -- sessions with a span in the window that passes the filters (the model filter on the span's own model)
     SELECT DISTINCT session_id
@@ -51,7 +53,8 @@ SELECT
     coalesce(s.tokens_in, 0) + coalesce(s.tokens_out, 0) AS tokens,
     s.cost_usd,
     s.accepted_edits,
-    s.edits
+    s.edits,
+    count(*) OVER () AS matching
 FROM s
 WHERE lens_allowed($page_developers, s.developer_id)
   AND (len($page_models) = 0 OR s.uses_page_model)
@@ -59,4 +62,8 @@ WHERE lens_allowed($page_developers, s.developer_id)
   AND ($min_duration_s IS NULL OR s.duration_s >= $min_duration_s)
   AND ($max_duration_s IS NULL OR s.duration_s <= $max_duration_s)
   AND (NOT $errors_only OR s.errors > 0)
-ORDER BY s.started_at DESC, s.session_id;
+ORDER BY
+    CASE $sort_by WHEN 'cost' THEN coalesce(s.cost_usd, 0) WHEN 'duration' THEN s.duration_s
+                  WHEN 'errors' THEN s.errors WHEN 'requests' THEN s.requests END DESC NULLS LAST,
+    s.started_at DESC, s.session_id
+LIMIT $max_sessions;
