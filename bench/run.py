@@ -668,7 +668,7 @@ def bench_fresh_clone(result: PartResult, work: Path, quick: bool) -> PartResult
                 page.goto(page_url(f"http://127.0.0.1:{port}", "overview"))
                 page.wait_for_selector(CHART_DRAWN, timeout=300_000)
                 total = time.perf_counter() - clock
-            result.add("make run -> overview chart", total, "s", "< 600 s", total < 600)
+            result.add("make run -> overview chart", total, "s", "< 180 s", total < 180)  # the ETL core issue: < 3 min
         finally:
             stop(proc)
     return result
