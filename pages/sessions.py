@@ -75,7 +75,7 @@ matching = int(sessions["matching"].iloc[0]) if len(sessions) else 0
 sessions = sessions.drop(columns="matching")
 st.subheader(f"{fmt_int(matching)} sessions")
 if len(sessions) < matching:
-    st.caption(f"Showing the first {fmt_int(len(sessions))} by {SORTS[sort_by].lower()}: narrow the filters, "
+    st.caption(f"Showing the first {fmt_int(len(sessions))}, sorted by {SORTS[sort_by].lower()}: narrow the filters, "
                "or choose more rows (the CSV holds the rows shown).")
 event = None
 if not no_rows(sessions, "sessions"):

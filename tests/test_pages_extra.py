@@ -145,7 +145,7 @@ def test_session_list_shows_the_top_of_the_chosen_order(db: duckdb.DuckDBPyConne
         "LIMIT 100", [start, end]).fetchall()]
     assert total > 100 and list(top["session_id"]) == expected
     assert f"{total:,} sessions" in [h.value for h in at.subheader]
-    assert any("Showing the first 100 by cost" in c.value for c in at.caption)
+    assert any("Showing the first 100, sorted by cost" in c.value for c in at.caption)
     at.selectbox(key="sessions_listed").set_value(0).run()  # all
     assert len(at.dataframe(key="sessions_table").value) == total
 
