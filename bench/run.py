@@ -649,6 +649,9 @@ def _browser_pages(settings: Settings, pages: list[str], work: Path, result: Par
 # ---- part (d): make run on a fresh clone --------------------------------------------------------
 
 
+DEMO_PASSWORD = re.compile(r"Demo admin created .* password: (\S+)")
+
+
 def bench_fresh_clone(result: PartResult, work: Path, quick: bool) -> PartResult:
     clone = work / "fresh-clone"
     shutil.rmtree(clone, ignore_errors=True)
@@ -664,8 +667,15 @@ def bench_fresh_clone(result: PartResult, work: Path, quick: bool) -> PartResult
         try:
             answered = wait_http(f"http://127.0.0.1:{port}/_stcore/health", 1200, proc)
             result.add("make run -> HTTP answers", answered, "s")
+            # signed in as a newcomer is: with the demo admin's password `make run` printed once
+            password = DEMO_PASSWORD.search(log.read_text(encoding="utf-8", errors="replace"))
+            if password is None:
+                raise RuntimeError(f"make run printed no demo admin password (see {log})")
             with chromium_page() as page:
-                page.goto(page_url(f"http://127.0.0.1:{port}", "overview"))
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.get_by_role("textbox", name="Username").fill("admin")
+                page.get_by_role("textbox", name="Password").fill(password.group(1))
+                page.get_by_role("button", name="Log in").click()
                 page.wait_for_selector(CHART_DRAWN, timeout=300_000)
                 total = time.perf_counter() - clock
             result.add("make run -> overview chart", total, "s", "< 180 s", total < 180)  # the ETL core issue: < 3 min
