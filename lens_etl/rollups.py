@@ -44,10 +44,10 @@ PERIODS_DIR = "periods"
 LEGACY_DIRS = ("months",)  # one file per month, before periods
 # The period files' layout, part of definitions_digest: a lake laid out otherwise is rebuilt.
 LAYOUT = f"ten-day periods sorted by {sorted(COMPACT_ORDER.items())}, row groups of {PERIOD_ROW_GROUP_ROWS}"
-# Days are refreshed by one thread per core (up to 4), each on a single-threaded connection: a
-# day's queries are too small for DuckDB to split well, and two threads per connection only
-# contend (30 days of 33k spans: 18 s with 2 x 2 threads, 13 s with 2 x 1).
-WORKERS = max(1, min(4, os.cpu_count() or 1))
+# Days are refreshed by two threads (each holds up to three days of spans: memory stays bounded),
+# each on a single-threaded connection: a day's queries are too small for DuckDB to split well,
+# and two threads per connection only contend (30 days of 33k spans: 18 s with 2 x 2, 13 s with 2 x 1).
+WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 def rollup_dir(settings: Settings, name: str) -> Path:
