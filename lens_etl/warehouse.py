@@ -222,14 +222,16 @@ _shared_lock = threading.Lock()
 _aliases = itertools.count()
 
 
-def _shared_instance() -> duckdb.DuckDBPyConnection:
+def _shared_cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection to the process's in-memory instance (made on first use); under the lock,
+    as two threads must not use the one connection object at once."""
     global _shared
     with _shared_lock:
         if _shared is None:
             _shared = duckdb.connect()
             _shared.execute("SET GLOBAL TimeZone = 'UTC'")
             _shared.execute("SET GLOBAL parquet_metadata_cache = true")
-        return _shared
+        return _shared.cursor()
 
 
 @contextmanager
@@ -247,7 +249,7 @@ def attached_readonly(path: Path, settings: Settings | None = None) -> Iterator[
             own.close()
         return
     alias = f"lens_{next(_aliases)}"
-    con = _shared_instance().cursor()
+    con = _shared_cursor()
     try:
         con.execute(f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)")
         try:
