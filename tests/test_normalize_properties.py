@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lens_etl.pipeline import ingest
@@ -38,6 +38,8 @@ docs = st.one_of(records.map(json.dumps), plausible.map(json.dumps), st.text(max
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(docs, min_size=1, max_size=8))
+@example(['{"context.span_id": "0", "start_time": 1000000000000, "events": ""}'])  # events not JSON: no events
+@example(['{"context.span_id": "1", "start_time": 1000000000000, "events": "oops", "status_code": "ERROR"}'])
 def test_every_record_ends_as_exactly_one_span_or_dead_letter(batch_docs: list[str]) -> None:
     lines = list(range(1, len(batch_docs) + 1))
     result = NORMALIZER.normalize(raw_table("prop.jsonl", lines, batch_docs))

@@ -119,7 +119,8 @@ priced AS (
         lens_redact_all(left(input_text, 2 * $preview_chars)) AS input_clean,
         lens_redact_all(left(output_text, 2 * $preview_chars)) AS output_clean,
         coalesce(nullif(status_message_raw, ''),
-            list_filter(coalesce(json_extract_string(events_raw, '$[*].attributes."exception.message"'), []), x -> x IS NOT NULL)[1],
+            list_filter(coalesce(json_extract_string(CASE WHEN json_valid(events_raw) THEN events_raw END,  -- "" or junk: no events
+                                                     '$[*].attributes."exception.message"'), []), x -> x IS NOT NULL)[1],
             CASE WHEN status_norm = 'ERROR' THEN 'error (no message)' END) AS error_text,
         lens_redact_all(error_text) AS error_clean,
         lens_redact_secrets(attributes_json) AS metadata_clean
