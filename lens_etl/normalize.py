@@ -118,9 +118,31 @@ class Normalizer:
         return self.con.execute(self._dead_sql, self._params(("run_id", "ingested_at"))).to_arrow_table()
 
     def normalize(self, raw: pa.Table) -> NormalizedBatch:
-        """One raw batch (source_file, line, doc) -> spans and dead letters."""
+        """One raw batch (source_file, line, doc) -> spans and dead letters. A batch the SQL
+        cannot take (a record no rule foresaw) is halved until the records at fault are alone:
+        they become dead letters with the error, and the rest of the batch still lands."""
         if raw.num_rows == 0:  # every record was in the lake already
             return NormalizedBatch(SPAN_SCHEMA.empty_table(), DEAD_LETTER_SCHEMA.empty_table(), 0, 0, 0)
+        try:
+            return self._normalize_batch(raw)
+        except duckdb.Error as exc:
+            if raw.num_rows == 1:
+                return self._unnormalizable(raw, exc)
+            half = raw.num_rows // 2
+            return _joined(self.normalize(raw.slice(0, half)), self.normalize(raw.slice(half)))
+
+    def _unnormalizable(self, raw: pa.Table, exc: duckdb.Error) -> NormalizedBatch:
+        """The one record of `raw` as a dead letter: what DuckDB said, and the record redacted."""
+        doc = (raw["doc"][0].as_py() or "").rstrip("\r\n")
+        redacted = self.con.execute("SELECT lens_redact_all(?)", [doc]).fetchone()[0]
+        reason = "cannot normalize: " + (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]
+        dead = pa.Table.from_pylist([{
+            "run_id": self.context.run_id, "source_file": raw["source_file"][0].as_py(), "line": raw["line"][0].as_py(),
+            "reason": reason, "raw": redacted, "recorded_at": self.context.ingested_at.replace(tzinfo=None),
+        }], schema=DEAD_LETTER_SCHEMA)
+        return NormalizedBatch(SPAN_SCHEMA.empty_table(), dead, 0, 0, int(redacted != doc))
+
+    def _normalize_batch(self, raw: pa.Table) -> NormalizedBatch:
         con = self.con
         # Small record batches let DuckDB spread one batch over every thread.
         con.register("raw", pa.Table.from_batches(raw.to_batches(max_chunksize=8192), schema=raw.schema))
@@ -149,6 +171,17 @@ class Normalizer:
             blackouts=int(blackouts),
             redactions=int(redactions),
         )
+
+
+def _joined(first: NormalizedBatch, second: NormalizedBatch) -> NormalizedBatch:
+    """Two parts of one batch as one, in order."""
+    return NormalizedBatch(
+        spans=pa.concat_tables([first.spans, second.spans]),
+        dead_letters=pa.concat_tables([first.dead_letters, second.dead_letters]),
+        unpriced=first.unpriced + second.unpriced,
+        blackouts=first.blackouts + second.blackouts,
+        redactions=first.redactions + second.redactions,
+    )
 
 
 # A batch's queries use two cores poorly (small tables, one row group): batches are normalized

@@ -4,14 +4,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import duckdb
 import pyarrow as pa
 import pytest
 from genai_prices import Usage, calc_price
 
+from lens_etl.normalize import NormalizedBatch, Normalizer
 from lens_etl.schema import SPAN_SCHEMA
 from lens_etl.sources.raw import raw_table
 
-from etl_helpers import normalize_files, normalize_raw, spans_by_id
+from etl_helpers import make_normalizer, normalize_files, normalize_raw, spans_by_id
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +206,37 @@ def test_mixed_batch_splits_into_spans_and_dead_letters() -> None:
     assert len(reasons) == 4
     assert any("malformed CSV row" in r for r in reasons) and any("malformed JSON" in r for r in reasons)
     assert batch.spans.num_rows + batch.dead_letters.num_rows == 7 + 4
+
+
+class _TrippingNormalizer(Normalizer):
+    """The real normalizer, but its SQL fails on any batch holding a record with the marker, as
+    it would on a record no rule foresaw."""
+
+    MARKER = "trips-the-sql"
+
+    def _normalize_batch(self, raw: pa.Table) -> NormalizedBatch:
+        if any(self.MARKER in doc for doc in raw["doc"].to_pylist()):
+            raise duckdb.InvalidInputException("Invalid Input Error: Malformed JSON at byte 0")
+        return super()._normalize_batch(raw)
+
+
+def test_a_record_the_sql_cannot_take_is_dead_lettered_and_the_rest_lands() -> None:
+    docs = [json.dumps({**BASE, "context.span_id": f"s{i}"}) for i in range(13)]
+    docs[4] = json.dumps({**BASE, "context.span_id": "s4", "attributes.note": _TrippingNormalizer.MARKER})
+    docs[11] = docs[11].replace("litellm_request", f"{_TrippingNormalizer.MARKER} sk-ant-api03-{'x' * 40}")
+    plain = make_normalizer()
+    normalizer = _TrippingNormalizer(plain.context)
+    plain.close()
+    try:
+        batch = normalizer.normalize(raw_table("odd.jsonl", list(range(1, 14)), docs))
+    finally:
+        normalizer.close()
+    assert batch.spans.column("span_id").to_pylist() == [f"s{i}" for i in range(13) if i not in (4, 11)]
+    dead = batch.dead_letters.to_pylist()
+    assert [(d["source_file"], d["line"]) for d in dead] == [("odd.jsonl", 5), ("odd.jsonl", 12)]
+    assert all(d["reason"] == "cannot normalize: Invalid Input Error: Malformed JSON at byte 0" for d in dead)
+    assert dead[0]["raw"] == docs[4] and "sk-ant-api03-" not in dead[1]["raw"]  # kept, secrets redacted
+    assert batch.redactions >= 1
 
 
 def test_empty_batch_gives_empty_tables() -> None:
