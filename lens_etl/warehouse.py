@@ -212,9 +212,14 @@ def connect_readonly(path: Path, settings: Settings | None = None) -> duckdb.Duc
     URL, the connection can read it."""
     con = duckdb.connect(str(path), read_only=True)
     _register_lake(con, settings)
+    _reader_settings(con)
+    return con
+
+
+def _reader_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """What every reader's instance runs with: UTC, and Parquet footers cached across cursors."""
     con.execute("SET GLOBAL TimeZone = 'UTC'")
     con.execute("SET GLOBAL parquet_metadata_cache = true")
-    return con
 
 
 _shared: duckdb.DuckDBPyConnection | None = None
@@ -229,8 +234,7 @@ def _shared_cursor() -> duckdb.DuckDBPyConnection:
     with _shared_lock:
         if _shared is None:
             _shared = duckdb.connect()
-            _shared.execute("SET GLOBAL TimeZone = 'UTC'")
-            _shared.execute("SET GLOBAL parquet_metadata_cache = true")
+            _reader_settings(_shared)
         return _shared.cursor()
 
 
