@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from . import object_store, rollups, warehouse
+from . import object_store, rollups, session_totals, warehouse
 from .config import Settings
 from .lake import FILE_SCHEMA, JOURNAL, Lake
 from .schema import PARTITION_COLUMN
@@ -58,6 +58,7 @@ class Report:
     journals: list[str]
     orphan_rollups: list[str]  # rollup partitions of days with no spans
     stale_days: list[date]  # span partitions whose rollups are missing or older than the spans
+    stale_session_totals: bool  # the session totals were not added up after the last day rollups
     dead_letter_files: int
     run_files: int
     lake_url: str | None = None
@@ -88,6 +89,8 @@ class Report:
                     found.append(f"{part.day}/{f.name}: row groups not sorted by start_time")
         found += [f"rollup without spans {name}" for name in self.orphan_rollups]
         found += [f"{day}: rollups missing or stale" for day in self.stale_days]
+        if self.stale_session_totals:
+            found.append("session totals older than the day rollups they add up")
         if self.to_publish or self.to_unpublish:
             found.append(f"lake URL {self.lake_url}: {self.to_publish} file(s) to publish, "
                          f"{self.to_unpublish} object(s) to remove")
@@ -169,6 +172,7 @@ def diagnose(settings: Settings) -> Report:
         journals=journals,
         orphan_rollups=orphans,
         stale_days=rollups.stale_days(settings) if days else [],
+        stale_session_totals=not session_totals.is_current(settings),
         dead_letter_files=len(list(settings.deadletter_dir.glob("*.parquet"))),
         run_files=len(list(settings.runs_dir.glob("*.parquet"))),
         lake_url=settings.lake_url,

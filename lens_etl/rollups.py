@@ -17,7 +17,9 @@ from pathlib import Path
 import duckdb
 
 from .config import Settings
+from . import session_totals
 from .lake import Lake, parquet_files, partition_dir, write_parquet_atomic
+from .periods import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, period_of
 from .warehouse import SQL_DIR
 
 # In order: a rollup may read one computed before it for the same day (daily_metrics reads hourly_metrics).
@@ -37,10 +39,6 @@ LOOKAHEAD = ("cost_savings",)
 # prune on event_date; requests and tool calls apart, so a request-latency query skips the
 # (larger) tool-call row groups; session_days by session, read by session id and never by day.
 COMPACT_ORDER = {"latency_histogram": "kind, event_date", "session_days": "session_id, event_date"}
-# Row groups of a period file: about a day of the larger rollups each, so a query over a few days
-# (an alert's baseline hours, a window's edges) skips the rest.
-PERIOD_ROW_GROUP_ROWS = 16_384
-PERIODS_DIR = "periods"
 LEGACY_DIRS = ("months",)  # one file per month, before periods
 # The period files' layout, part of definitions_digest: a lake laid out otherwise is rebuilt.
 LAYOUT = f"ten-day periods sorted by {sorted(COMPACT_ORDER.items())}, row groups of {PERIOD_ROW_GROUP_ROWS}"
@@ -148,10 +146,12 @@ def _refresh_days(settings: Settings, lake: Lake, plan: list[tuple[date, tuple[s
         con.close()
 
 
-def refresh(settings: Settings, days: list[date]) -> int:
+def refresh(settings: Settings, days: list[date], every_session: bool = False) -> int:
     """Recompute every rollup of these days from their spans (and the LOOKBACK rollups of the
-    day after each, the LOOKAHEAD ones of the day before); returns how many days. Days are
-    shared among WORKERS threads."""
+    day after each, the LOOKAHEAD ones of the day before), then the totals of the sessions these
+    days hold (of `every_session`, or of every one after a run killed before them); returns how
+    many days. Days are shared among WORKERS threads."""
+    every_session = every_session or not session_totals.is_current(settings)
     lake = Lake(settings.spans_dir, "rollup")
     touched = set(days)
     following = {day + timedelta(days=1) for day in touched} - touched
@@ -164,16 +164,13 @@ def refresh(settings: Settings, days: list[date]) -> int:
             for job in jobs:
                 job.result()
             periods = sorted({period_of(day) for day, _ in plan})
-            for job in [pool.submit(_compact_period, settings, name, period) for name in ROLLUPS for period in periods]:
+            jobs = [pool.submit(session_totals.refresh, settings, days, every_session)]
+            jobs += [pool.submit(_compact_period, settings, name, period) for name in ROLLUPS for period in periods]
+            for job in jobs:
                 job.result()
     finally:
         lake.close()
     return len(days)
-
-
-def period_of(day: date) -> str:
-    """The ten-day period a day's rollups are compacted into: 2026-11-1 is the 1st to the 10th."""
-    return f"{day:%Y-%m}-{min((day.day - 1) // 10, 2) + 1}"
 
 
 def period_file(settings: Settings, name: str, period: str) -> Path:
@@ -201,7 +198,7 @@ def _compact_period(settings: Settings, name: str, period: str) -> None:
 def definitions_digest() -> str:
     """What every rollup is computed by (the spans view and the rollup queries) and how the period
     files are laid out, as one digest."""
-    texts = [LAYOUT, _spans_view_template(), *(_rollup_sql(name) for name in ROLLUPS)]
+    texts = [LAYOUT, _spans_view_template(), *(_rollup_sql(name) for name in ROLLUPS), session_totals.query()]
     return hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
 
 
@@ -264,6 +261,6 @@ def rebuild(settings: Settings) -> int:
                     shutil.rmtree(stale, ignore_errors=True)
             for layout in (PERIODS_DIR, *LEGACY_DIRS):
                 shutil.rmtree(folder / layout, ignore_errors=True)
-    rebuilt = refresh(settings, days)
+    rebuilt = refresh(settings, days, every_session=True)
     _stamp_definitions(settings)
     return rebuilt

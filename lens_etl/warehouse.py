@@ -21,6 +21,7 @@ from .config import Settings
 from .schema import ALERT_EVENT_SCHEMA, DEAD_LETTER_SCHEMA, INGEST_RUN_SCHEMA, SPAN_SCHEMA
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+DERIVED_DIR = SQL_DIR / "derived"  # rollups added up from other rollups across days, not from a day's spans
 
 DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
@@ -75,6 +76,19 @@ def rollup_relation(settings: Settings, name: str) -> str:
     return _empty_rollup(name)
 
 
+def derived_relation(settings: Settings, name: str) -> str:
+    """A derived rollup's ten-day files, or (while there are none) its query over the views it
+    reads, evaluated on every query."""
+    periods = sorted((settings.lake_dir / "rollups" / name / "periods").glob("*.parquet"))
+    if periods:
+        return f"read_parquet({_literal(str(periods[0].parent / '*.parquet'))}, {_unify_option(periods)})"
+    return _derived_query(name)
+
+
+def _derived_query(name: str) -> str:
+    return "(" + (DERIVED_DIR / f"{name}.sql").read_text(encoding="utf-8") + "\n)"
+
+
 def view_files() -> list[Path]:
     return sorted(SQL_DIR.glob("[0-9]*.sql"))
 
@@ -109,6 +123,10 @@ def _remote_relations(settings: Settings, marker: dict[str, Any], names: set[str
         else:
             relation = _empty_rollup(path.stem)
         relations["{{" + path.stem + "}}"] = relation
+    for path in DERIVED_DIR.glob("*.sql"):
+        folder = f"lake/rollups/{path.stem}"
+        relations["{{" + path.stem + "}}"] = (read(f"{folder}/periods/*.parquet", "union_by_name = false")
+                                              if present(f"{folder}/periods/") else _derived_query(path.stem))
     return relations
 
 
@@ -130,6 +148,7 @@ def render_views(settings: Settings, marker: dict[str, Any] | None = None, names
             "{{dead_letters}}": files_relation(settings.deadletter_dir, "*.parquet", DEAD_LETTER_SCHEMA),
             "{{ingest_runs}}": files_relation(settings.runs_dir, "*.parquet", INGEST_RUN_SCHEMA),
             **{"{{" + p.stem + "}}": rollup_relation(settings, p.stem) for p in (SQL_DIR / "rollups").glob("*.sql")},
+            **{"{{" + p.stem + "}}": derived_relation(settings, p.stem) for p in DERIVED_DIR.glob("*.sql")},
         }
     relations = {
         **lake,

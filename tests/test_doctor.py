@@ -13,7 +13,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from lens_etl import doctor, lake as lake_module
+from lens_etl import doctor, lake as lake_module, session_totals
 from lens_etl.config import Settings
 from lens_etl.lake import JOURNAL, Lake, partition_dir
 from lens_etl.pipeline import ingest
@@ -51,7 +51,8 @@ def _span_count(settings: Settings) -> int:
 
 def _inject_problems(settings: Settings) -> dict[str, date]:
     """One of each: a dead .tmp, a half-finished compaction, a file missing a column, a file
-    without statistics, rollups deleted and stale, a rollup partition with no spans."""
+    without statistics, rollups deleted and stale, session totals older than their days, a rollup
+    partition with no spans."""
     days = _days(settings)
     tmp_day, journal_day, drift_day, nostats_day, missing_day, stale_day = days[:6]
     (partition_dir(settings.spans_dir, tmp_day) / "part-dead-00001.parquet.tmp").write_bytes(b"PAR1 half a file")
@@ -71,6 +72,9 @@ def _inject_problems(settings: Settings) -> dict[str, date]:
     (spans,) = sorted(partition_dir(settings.spans_dir, stale_day).glob("*.parquet"))
     stamp = spans.stat().st_mtime - 60  # the rollups predate the spans
     os.utime(partition_dir(rollup_dir(settings, "error_types"), stale_day) / "rollup.parquet", (stamp, stamp))
+
+    marker = session_totals.folder(settings) / session_totals.MARKER  # as if killed before the totals
+    os.utime(marker, (stamp - 3600, stamp - 3600))
 
     orphan = partition_dir(rollup_dir(settings, "tool_calls"), date(2001, 1, 1))
     shutil.copytree(partition_dir(rollup_dir(settings, "tool_calls"), tmp_day), orphan)
@@ -97,6 +101,7 @@ def test_doctor_reports_each_injected_problem(settings: Settings) -> None:
     assert f"{days['missing']}: rollups missing or stale" in problems
     assert f"{days['stale']}: rollups missing or stale" in problems
     assert "rollups/tool_calls/event_date=2001-01-01" in problems
+    assert "session totals older than the day rollups they add up" in problems
     # diagnosing changes nothing: the dead run's files are still there
     assert (partition_dir(settings.spans_dir, days["journal"]) / JOURNAL).exists()
     assert any(partition_dir(settings.spans_dir, days["tmp"]).glob("*.tmp"))
