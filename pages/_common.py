@@ -8,6 +8,7 @@ sql/00_spans.sql) and forced into the bound filters; nothing runs before login.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -352,11 +353,15 @@ def _utc_instants(data: Any) -> Any:
 
 
 def chart(spec: alt.TopLevelMixin) -> None:
-    """Draw an Altair chart at the container's width; its height is the plot's, axes excluded."""
+    """Draw an Altair chart at the container's width; its height is the plot's, axes excluded.
+    Altair checks a spec against the whole Vega-Lite JSON schema each time it is serialized (~50 ms
+    a chart, on every rerun): these specs are the pages' code, drawn by the page and browser tests,
+    so they are serialized unchecked."""
     for part in [spec, *getattr(spec, "layer", [])]:
         part.data = _utc_instants(part.data)
     if isinstance(spec, (alt.Chart, alt.LayerChart)) and spec.autosize is alt.Undefined:
         spec = spec.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    object.__setattr__(spec, "to_dict", functools.partial(type(spec).to_dict, spec, validate=False))
     st.altair_chart(spec, width="stretch")
 
 
