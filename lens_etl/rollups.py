@@ -19,7 +19,7 @@ import duckdb
 from .config import Settings
 from . import session_totals
 from .lake import Lake, parquet_files, partition_dir, write_parquet_atomic
-from .periods import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, period_of
+from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, period_of, plain_counts
 from .warehouse import SQL_DIR
 
 # In order: a rollup may read one computed before it for the same day (daily_metrics reads hourly_metrics).
@@ -41,7 +41,8 @@ LOOKAHEAD = ("cost_savings",)
 COMPACT_ORDER = {"latency_histogram": "kind, event_date", "session_days": "session_id, event_date"}
 LEGACY_DIRS = ("months",)  # one file per month, before periods
 # The period files' layout, part of definitions_digest: a lake laid out otherwise is rebuilt.
-LAYOUT = f"ten-day periods sorted by {sorted(COMPACT_ORDER.items())}, row groups of {PERIOD_ROW_GROUP_ROWS}"
+LAYOUT = (f"ten-day periods sorted by {sorted(COMPACT_ORDER.items())}, row groups of {PERIOD_ROW_GROUP_ROWS}, "
+          "counts as int64")
 # Days are refreshed by two threads (each holds up to three days of spans: memory stays bounded),
 # each on a single-threaded connection: a day's queries are too small for DuckDB to split well,
 # and two threads per connection only contend (30 days of 33k spans: 18 s with 2 x 2, 13 s with 2 x 1).
@@ -139,7 +140,7 @@ def _refresh_days(settings: Settings, lake: Lake, plan: list[tuple[date, tuple[s
                 if relation != viewed:  # most rollups of a day read the same rows
                     con.execute(_spans_view_sql(relation))
                     viewed = relation
-                table = con.execute(_rollup_sql(name)).to_arrow_table()
+                table = plain_counts(con.execute(_rollup_sql(name)).to_arrow_table())
                 write_parquet_atomic(table, target)
                 con.register(name, table)  # for the rollups after it that read it
     finally:

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from .config import Settings
 from .lake import parquet_files, write_parquet_atomic
-from .periods import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, period_of
+from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, period_of, plain_counts
 from .warehouse import DERIVED_DIR
 
 NAME = "session_totals"
@@ -110,7 +110,7 @@ def _totals(con: duckdb.DuckDBPyConnection, read: list[Path], restrict: bool) ->
     if restrict:
         rows = f"(SELECT * FROM {rows} SEMI JOIN affected USING (session_id))"
     con.execute(f"CREATE TEMP VIEW {SOURCE} AS SELECT * FROM {rows}")
-    totals = con.execute(query()).to_arrow_table()
+    totals = plain_counts(con.execute(query()).to_arrow_table())
     con.register("totals", totals)
     return totals
 
