@@ -10,6 +10,11 @@ CREATE OR REPLACE VIEW session_activity AS
 SELECT * FROM {{session_activity}}
 WHERE lens_in_scope(developer_id, team);
 
+-- session_models: session_activity without the tool, for session counts and per-session sums.
+CREATE OR REPLACE VIEW session_models AS
+SELECT * FROM {{session_models}}
+WHERE lens_in_scope(developer_id, team);
+
 -- latency_histogram: request and tool-call latency counts in log buckets (20 per decade, quantiles ≈ ±6%).
 CREATE OR REPLACE VIEW latency_histogram AS
 SELECT * FROM {{latency_histogram}}

@@ -82,6 +82,17 @@ WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
   AND lens_allowed(services, service_name)
   AND lens_allowed(repos, repo_slug);
 
+-- The same over session_models (session_activity without the tool): a third of the rows.
+CREATE OR REPLACE MACRO filtered_session_models(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM session_models
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, coalesce(model, caller_model))
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
 CREATE OR REPLACE MACRO filtered_latency(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM latency_histogram

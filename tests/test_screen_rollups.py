@@ -179,7 +179,7 @@ def compare_with_dropped(con: duckdb.DuckDBPyConnection, name: str, raw_sql: str
 
 
 def test_the_sample_lake_exercises_every_rollup(con: duckdb.DuckDBPyConnection) -> None:
-    for view in ("tool_calls", "session_activity", "latency_histogram", "tool_transitions", "error_types", "filter_values",
+    for view in ("tool_calls", "session_activity", "session_models", "latency_histogram", "tool_transitions", "error_types", "filter_values",
                  "cost_savings"):
         assert con.execute(f"SELECT count(*) FROM {view}").fetchone()[0] > 0, view
     retried = con.execute("SELECT sum(retried) FROM cost_savings WHERE kind = 'failed'").fetchone()[0]

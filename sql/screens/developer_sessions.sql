@@ -1,10 +1,10 @@
 -- Screen: Developers, one developer's sessions. Grain: one row per session of $developer
 -- (only spans inside the filtered window count), newest first. A tool call counts under the
--- model filter through the LLM span that called it. Rollup: session_activity; main_model is the
+-- model filter through the LLM span that called it. Rollup: session_models; main_model is the
 -- model with the most requests (ties: the first by name).
 WITH activity AS (
     SELECT *
-    FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_session_models($start, $end, $developers, $teams, $models, $services, $repos)
     WHERE coalesce(developer_id, '(unknown)') = $developer
 ),
 main AS (

@@ -1,7 +1,7 @@
 -- Screen: Developers, the table. Grain: one row per developer in the filtered window,
 -- narrowed by $search (substring of developer or team, case-insensitive; '' = everyone).
 -- Edits are TOOL spans (Edit/Write/...) attributed to the model of the LLM span that called them.
--- Rollups: daily_metrics (usage, favourite model), session_activity (sessions, last active),
+-- Rollups: daily_metrics (usage, favourite model), session_models (sessions, last active),
 -- tool_calls (edits).
 WITH per_model AS (
     SELECT
@@ -23,7 +23,7 @@ usage AS (
 ),
 activity AS (
     SELECT coalesce(developer_id, '(unknown)') AS developer, count(DISTINCT session_id) AS sessions, max(last_start) AS last_active
-    FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_session_models($start, $end, $developers, $teams, $models, $services, $repos)
     WHERE len($models) = 0 OR model IS NOT NULL
     GROUP BY ALL
 ),

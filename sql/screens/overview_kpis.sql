@@ -3,7 +3,7 @@
 -- requests = is_request spans; cost and tokens sum every span (as daily_metrics does);
 -- error rate = share of model calls (LLM spans, not LiteLLM's raw copies) that ended in ERROR.
 -- Rollups: sums and active developers from daily_metrics, sessions (spans passing the model
--- filter themselves) from session_activity, p95 latency ≈ from latency_histogram (±6%).
+-- filter themselves) from session_models, p95 latency ≈ from latency_histogram (±6%).
 WITH totals AS (
     SELECT
         coalesce(sum(requests), 0) AS requests,
@@ -33,7 +33,7 @@ SELECT
     model_call_errors / nullif(model_calls, 0) AS error_rate,
     active_developers,
     (SELECT count(DISTINCT session_id)
-     FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+     FROM filtered_session_models($start, $end, $developers, $teams, $models, $services, $repos)
      WHERE len($models) = 0 OR model IS NOT NULL) AS sessions,
     (SELECT latency_quantile(bucket, upto, total, 0.95) FROM latency) AS p95_latency_ms,
     unpriced_spans,

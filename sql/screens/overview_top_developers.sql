@@ -1,5 +1,5 @@
 -- Screen: Overview, top developers. Grain: one row per developer, the $limit costliest.
--- Rollups: daily_metrics (whole days; edge hours from hourly_metrics); sessions from session_activity (spans passing the model filter themselves).
+-- Rollups: daily_metrics (whole days; edge hours from hourly_metrics); sessions from session_models (spans passing the model filter themselves).
 WITH usage AS (
     SELECT developer_id, any_value(team) AS team, sum(requests) AS requests, sum(cost_usd) AS cost_usd
     FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
@@ -7,7 +7,7 @@ WITH usage AS (
 ),
 sessions AS (
     SELECT developer_id, count(DISTINCT session_id) AS sessions
-    FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_session_models($start, $end, $developers, $teams, $models, $services, $repos)
     WHERE len($models) = 0 OR model IS NOT NULL
     GROUP BY developer_id
 )

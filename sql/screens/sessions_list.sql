@@ -1,6 +1,6 @@
 -- sessions_list: one row per session with any span in the shared filter window. Screen: Sessions.
 -- Totals are the whole session's (view `sessions`, the rollup `session_totals`; touched sessions come
--- from `session_activity`), so a row's cost equals sum(cost_usd) of the session's `spans`.
+-- from `session_models`), so a row's cost equals sum(cost_usd) of the session's `spans`.
 -- Page filters: $page_developers, $page_models (empty list = all; a session matches a model it used),
 -- $min_cost, $min_duration_s, $max_duration_s (NULL = no bound), $errors_only. Sorted by $sort_by
 -- (newest, cost, duration, errors or requests; then newest first), the first $max_sessions rows
@@ -8,7 +8,7 @@
 WITH touched AS (
     -- sessions with a span in the window that passes the filters (the model filter on the span's own model)
     SELECT DISTINCT session_id
-    FROM session_activity
+    FROM session_models
     WHERE event_date >= CAST($start AS DATE) AND event_date < CAST($end AS DATE)
       AND lens_allowed($developers, developer_id)
       AND lens_allowed($teams, team)

@@ -1,6 +1,6 @@
 -- Screen: Tools, KPI row. Grain: one row for the filtered window's tool calls (TOOL spans;
 -- the model filter applies to the LLM span that called them).
--- Rollups: tool_calls; sessions from session_activity.
+-- Rollups: tool_calls; sessions from session_models.
 SELECT
     coalesce(sum(calls), 0) AS calls,
     count(DISTINCT tool_name) AS tools,
@@ -9,6 +9,6 @@ SELECT
     coalesce(sum(edits), 0) AS edits,
     sum(accepted_edits) / nullif(sum(edits), 0) AS acceptance_rate,
     (SELECT count(DISTINCT session_id)
-     FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
+     FROM filtered_session_models($start, $end, $developers, $teams, $models, $services, $repos)
      WHERE tool_calls > 0) AS sessions
 FROM filtered_tool_calls($start, $end, $developers, $teams, $models, $services, $repos);
