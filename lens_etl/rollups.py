@@ -6,6 +6,7 @@ small), through the same `spans` view logic the warehouse uses, and swapped in a
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -208,7 +209,9 @@ def _definitions_file(settings: Settings) -> Path:
     return settings.lake_dir / "rollups" / "_definitions.sha256"
 
 
-def _definitions_current(settings: Settings) -> bool:
+def definitions_current(settings: Settings) -> bool:
+    """Whether every rollup file was written by the current queries and layout (so one rollup's
+    files all have one schema)."""
     stamp = _definitions_file(settings)
     return stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == definitions_digest()
 
@@ -225,16 +228,17 @@ def stale_days(settings: Settings) -> list[date]:
     upgrade that changed a rollup query (or added one), every day is stale."""
     lake = Lake(settings.spans_dir, "rollup", recover=False)
     try:
-        if not _definitions_current(settings):
+        if not definitions_current(settings):
             return lake.partitions()
+        written = {name: _day_file_times(rollup_dir(settings, name)) for name in ROLLUPS}
+        compacted = {name: _period_file_times(rollup_dir(settings, name)) for name in ROLLUPS}
         stale = []
         for day in lake.partitions():
             newest = max((p.stat().st_mtime_ns for p in lake.files(day)), default=0)
+            period = period_of(day)
             for name in ROLLUPS:
-                target = partition_dir(rollup_dir(settings, name), day) / "rollup.parquet"
-                period = period_file(settings, name, period_of(day))
-                if (not target.exists() or target.stat().st_mtime_ns < newest
-                        or not period.exists() or period.stat().st_mtime_ns < target.stat().st_mtime_ns):
+                target, merged = written[name].get(day), compacted[name].get(period)
+                if target is None or target < newest or merged is None or merged < target:
                     stale.append(day)
                     break
         return stale
@@ -242,8 +246,26 @@ def stale_days(settings: Settings) -> list[date]:
         lake.close()
 
 
+def _day_file_times(folder: Path) -> dict[date, int]:
+    """When each day's rollup file was written (a year's lake has thousands: listed, not probed)."""
+    times = {}
+    with os.scandir(folder) if folder.is_dir() else contextlib.nullcontext([]) as entries:
+        for entry in entries:
+            if entry.name.startswith("event_date="):
+                try:
+                    times[date.fromisoformat(entry.name.split("=", 1)[1])] = os.stat(
+                        os.path.join(entry.path, "rollup.parquet")).st_mtime_ns
+                except FileNotFoundError:
+                    continue
+    return times
+
+
+def _period_file_times(folder: Path) -> dict[str, int]:
+    return {path.stem: path.stat().st_mtime_ns for path in (folder / PERIODS_DIR).glob("*.parquet")}
+
+
 def refresh_stale(settings: Settings) -> int:
-    if not _definitions_current(settings):
+    if not definitions_current(settings):
         return rebuild(settings)  # every day, and files laid out otherwise go
     refreshed = refresh(settings, stale_days(settings))
     _stamp_definitions(settings)  # every day is now computed by the current queries

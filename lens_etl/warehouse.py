@@ -64,13 +64,21 @@ def files_relation(folder: Path, pattern: str, schema: pa.Schema, hive: bool = F
     return f"read_parquet({_literal(str(folder / pattern))}, {options})"
 
 
+def _period_files_option(settings: Settings, files: list[Path]) -> str:
+    """A rollup's period files written by the current rollup queries share one schema: their
+    footers (hundreds over a year) need not be read on every build to tell."""
+    from . import rollups  # rollups builds on this module
+
+    return "union_by_name = false" if rollups.definitions_current(settings) else _unify_option(files)
+
+
 def rollup_relation(settings: Settings, name: str) -> str:
     """A rollup's Parquet files (one per ten days, else its daily ones), or (while there are none)
     its query over the empty spans view."""
     folder = settings.lake_dir / "rollups" / name
     periods = sorted(folder.glob("periods/*.parquet"))
     if periods:  # one file per ten days, sorted by day (rollups._compact_period)
-        return f"read_parquet({_literal(str(folder / 'periods' / '*.parquet'))}, {_unify_option(periods)})"
+        return f"read_parquet({_literal(str(folder / 'periods' / '*.parquet'))}, {_period_files_option(settings, periods)})"
     if any(folder.glob("event_date=*/*.parquet")):
         return files_relation(folder, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True)
     return _empty_rollup(name)
@@ -81,7 +89,7 @@ def derived_relation(settings: Settings, name: str) -> str:
     reads, evaluated on every query."""
     periods = sorted((settings.lake_dir / "rollups" / name / "periods").glob("*.parquet"))
     if periods:
-        return f"read_parquet({_literal(str(periods[0].parent / '*.parquet'))}, {_unify_option(periods)})"
+        return f"read_parquet({_literal(str(periods[0].parent / '*.parquet'))}, {_period_files_option(settings, periods)})"
     return _derived_query(name)
 
 

@@ -129,6 +129,19 @@ def test_views_unify_file_schemas_only_when_they_differ(lake) -> None:
     con.close()
 
 
+def test_rollup_files_are_unified_by_name_only_when_older_queries_wrote_them(lake) -> None:
+    """Period files written by the current rollup queries share a schema (their footers are not
+    read to tell); after an upgrade that changed a query, and until the rebuild, they may not."""
+    assert "union_by_name = false" in warehouse.rollup_relation(lake, "tool_calls")
+    older = sorted((lake.lake_dir / "rollups" / "tool_calls" / "periods").glob("*.parquet"))[0]
+    write_parquet_atomic(pq.read_table(older).drop_columns(["edits"]), older)
+    rollups._definitions_file(lake).write_text("a digest of older queries\n", encoding="utf-8")
+    assert "union_by_name = true" in warehouse.rollup_relation(lake, "tool_calls")
+    rollups.refresh_stale(lake)
+    assert "union_by_name = false" in warehouse.rollup_relation(lake, "tool_calls")
+    assert "edits" in pq.read_schema(older).names
+
+
 def test_views_work_before_any_rollup_exists(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     warehouse.build(settings)
