@@ -5,6 +5,11 @@ CREATE OR REPLACE VIEW tool_calls AS
 SELECT * FROM {{tool_calls}}
 WHERE lens_in_scope(developer_id, team);
 
+-- tool_calls_daily: the same per day (no hour).
+CREATE OR REPLACE VIEW tool_calls_daily AS
+SELECT * FROM {{tool_calls_daily}}
+WHERE lens_in_scope(developer_id, team);
+
 -- session_activity: sessions per day and filter values (model, caller model, tool), for distinct counts.
 CREATE OR REPLACE VIEW session_activity AS
 SELECT * FROM {{session_activity}}

@@ -60,7 +60,8 @@ CREATE OR REPLACE MACRO lens_month_and_week_start(as_of) AS
 
 -- The same filters over the screens' smaller rollups (sql/25_rollups.sql). Day-grain ones count whole
 -- days of the window. Tool calls carry no model: the model filter applies to their caller's model.
-CREATE OR REPLACE MACRO filtered_tool_calls(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+-- filtered_tool_calls_hourly: whole hours, as filtered_hourly.
+CREATE OR REPLACE MACRO filtered_tool_calls_hourly(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM tool_calls
 WHERE hour >= start_ts AND hour < end_ts
@@ -70,6 +71,30 @@ WHERE hour >= start_ts AND hour < end_ts
   AND lens_allowed(models, caller_model)
   AND lens_allowed(services, service_name)
   AND lens_allowed(repos, repo_slug);
+
+CREATE OR REPLACE MACRO filtered_tool_calls_daily(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT *
+FROM tool_calls_daily
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND lens_allowed(developers, developer_id)
+  AND lens_allowed(teams, team)
+  AND lens_allowed(models, caller_model)
+  AND lens_allowed(services, service_name)
+  AND lens_allowed(repos, repo_slug);
+
+-- filtered_tool_calls: tool_calls' measures for a window, without the hour, as filtered_metrics: whole
+-- days from tool_calls_daily (about a third of the rows), the partial days at the edges by the hour.
+CREATE OR REPLACE MACRO filtered_tool_calls(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT * EXCLUDE (day)
+FROM filtered_tool_calls_daily(lens_first_whole_day(start_ts), CAST(end_ts AS DATE), developers, teams, models, services, repos)
+UNION ALL BY NAME
+SELECT * EXCLUDE (hour)
+FROM filtered_tool_calls_hourly(start_ts, least(CAST(lens_first_whole_day(start_ts) AS TIMESTAMP), CAST(end_ts AS TIMESTAMP)),
+                                developers, teams, models, services, repos)
+UNION ALL BY NAME
+SELECT * EXCLUDE (hour)
+FROM filtered_tool_calls_hourly(greatest(CAST(CAST(end_ts AS DATE) AS TIMESTAMP), CAST(lens_first_whole_day(start_ts) AS TIMESTAMP)), end_ts,
+                                developers, teams, models, services, repos);
 
 -- A span without a model (a tool call) passes the model filter through its caller's model.
 CREATE OR REPLACE MACRO filtered_session_activity(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE

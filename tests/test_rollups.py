@@ -74,8 +74,9 @@ def test_a_rollup_older_than_its_spans_is_refreshed_by_the_next_run(lake) -> Non
 
 
 def test_filtered_metrics_equals_the_hourly_rollup_on_any_window(lake) -> None:
-    """filtered_metrics reads whole days from daily_metrics and the edge hours from hourly_metrics:
-    whatever the window (aligned, mid-day edges, inside one day, empty), its sums are the hourly ones."""
+    """filtered_metrics reads whole days from daily_metrics and the edge hours from hourly_metrics
+    (filtered_tool_calls: tool_calls_daily and tool_calls): whatever the window (aligned, mid-day
+    edges, inside one day, empty), its sums are the hourly ones."""
     con = connect_readonly(lake.duckdb_path)
     hours = [row[0] for row in con.execute("SELECT DISTINCT hour FROM hourly_metrics ORDER BY 1").fetchall()]
     # every window from one data hour to the end of another (edges mid-day, inside one day, aligned)
@@ -83,11 +84,16 @@ def test_filtered_metrics_equals_the_hourly_rollup_on_any_window(lake) -> None:
     windows = [(a, b) for a in edges for b in edges if a <= b]
     assert len({h.date() for h in hours}) > 1 and len(windows) > 100
     measures = "count(DISTINCT developer_id), sum(spans), sum(requests), sum(tokens_in), round(sum(cost_usd), 9), sum(accepted_lines)"
+    tool_measures = "count(DISTINCT tool_name), sum(calls), sum(failures), sum(edits), sum(edit_lines), round(sum(diff_ratio_sum), 9)"
     for start, end in windows:
         args = "$start, $end, [], [], [], [], []"
         daily = con.execute(f"SELECT {measures} FROM filtered_metrics({args})", {"start": start, "end": end}).fetchone()
         hourly = con.execute(f"SELECT {measures} FROM filtered_hourly({args})", {"start": start, "end": end}).fetchone()
         assert daily == hourly, (start, end)
+        # the same split for tool calls: whole days from tool_calls_daily, edge hours from tool_calls
+        daily = con.execute(f"SELECT {tool_measures} FROM filtered_tool_calls({args})", {"start": start, "end": end}).fetchone()
+        hourly = con.execute(f"SELECT {tool_measures} FROM filtered_tool_calls_hourly({args})", {"start": start, "end": end}).fetchone()
+        assert daily == hourly, ("tool calls", start, end)
     assert con.execute("SELECT sum(spans) FROM daily_metrics").fetchone() == con.execute("SELECT count(*) FROM spans").fetchone()
 
 

@@ -6,7 +6,7 @@ SELECT
     hour(hour) AS hour_utc,
     sum(calls) AS calls,
     sum(failures) AS failures
-FROM filtered_tool_calls($start, $end, $developers, $teams, $models, $services, $repos)
+FROM filtered_tool_calls_hourly($start, $end, $developers, $teams, $models, $services, $repos)
 WHERE coalesce(developer_id, '(unknown)') = $developer
 GROUP BY ALL
 ORDER BY tool, hour_utc;
