@@ -2,17 +2,17 @@
 -- Arguments: time window [start_ts, end_ts) and lists of allowed values; an empty list allows all.
 -- Example (CLI): SELECT sum(cost_usd) FROM filtered_spans(TIMESTAMP '2026-11-01', TIMESTAMP '2026-12-01', [], [], [], [], []);
 CREATE OR REPLACE MACRO lens_allowed(allowed, value) AS len(allowed) = 0 OR list_contains(allowed, value);
+-- Whether a row's developer, team, model, service and repo pass the five filters.
+CREATE OR REPLACE MACRO lens_passes(developers, teams, models, services, repos, developer, team_name, model_name, service, repo) AS
+    lens_allowed(developers, developer) AND lens_allowed(teams, team_name) AND lens_allowed(models, model_name)
+    AND lens_allowed(services, service) AND lens_allowed(repos, repo);
 
 CREATE OR REPLACE MACRO filtered_spans(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM spans
 WHERE start_time >= start_ts AND start_time < end_ts
   AND event_date BETWEEN CAST(start_ts AS DATE) AND CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, model, service_name, repo_slug);
 
 -- filtered_hourly: the same over `hourly_metrics`; the window counts whole hours (the app's windows are whole days).
 CREATE OR REPLACE MACRO filtered_hourly(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
@@ -20,21 +20,13 @@ SELECT *
 FROM hourly_metrics
 WHERE hour >= start_ts AND hour < end_ts
   AND event_date BETWEEN CAST(start_ts AS DATE) AND CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, model, service_name, repo_slug);
 
 CREATE OR REPLACE MACRO filtered_daily(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM daily_metrics
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, model, service_name, repo_slug);
 
 -- filtered_metrics: hourly_metrics' measures for a window, without the hour and the tool: its whole
 -- days from daily_metrics (about 13x fewer rows), the partial days at its edges from hourly_metrics
@@ -66,21 +58,13 @@ SELECT *
 FROM tool_calls
 WHERE hour >= start_ts AND hour < end_ts
   AND event_date BETWEEN CAST(start_ts AS DATE) AND CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, caller_model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, caller_model, service_name, repo_slug);
 
 CREATE OR REPLACE MACRO filtered_tool_calls_daily(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM tool_calls_daily
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, caller_model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, caller_model, service_name, repo_slug);
 
 -- filtered_tool_calls: tool_calls' measures for a window, without the hour, as filtered_metrics: whole
 -- days from tool_calls_daily (about a third of the rows), the partial days at the edges by the hour.
@@ -101,32 +85,20 @@ CREATE OR REPLACE MACRO filtered_session_activity(start_ts, end_ts, developers, 
 SELECT *
 FROM session_activity
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, coalesce(model, caller_model))
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, coalesce(model, caller_model), service_name, repo_slug);
 
 -- The same over session_models (session_activity without the tool): a third of the rows.
 CREATE OR REPLACE MACRO filtered_session_models(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM session_models
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, coalesce(model, caller_model))
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, coalesce(model, caller_model), service_name, repo_slug);
 
 CREATE OR REPLACE MACRO filtered_latency(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM latency_histogram
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, model, service_name, repo_slug);
 
 -- A transition counts when both calls are in the window and both callers' models pass.
 CREATE OR REPLACE MACRO filtered_tool_transitions(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
@@ -134,32 +106,20 @@ SELECT *
 FROM tool_transitions
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
   AND (NOT crosses_midnight OR event_date > CAST(start_ts AS DATE))
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, from_caller_model)
-  AND lens_allowed(models, to_caller_model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, from_caller_model, service_name, repo_slug)
+  AND lens_allowed(models, to_caller_model);
 
 CREATE OR REPLACE MACRO filtered_error_types(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM error_types
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, model, service_name, repo_slug);
 
 CREATE OR REPLACE MACRO filtered_cost_savings(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM cost_savings
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
-  AND lens_allowed(developers, developer_id)
-  AND lens_allowed(teams, team)
-  AND lens_allowed(models, model)
-  AND lens_allowed(services, service_name)
-  AND lens_allowed(repos, repo_slug);
+  AND lens_passes(developers, teams, models, services, repos, developer_id, team, model, service_name, repo_slug);
 
 -- A tool's type on the Tools screen (Claude Code's tool names; MCP tools by their mcp__ prefix).
 CREATE OR REPLACE MACRO lens_tool_type(tool) AS
