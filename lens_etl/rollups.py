@@ -17,21 +17,22 @@ from pathlib import Path
 
 import duckdb
 
-from .config import Settings
 from . import session_totals
+from .config import Settings
 from .lake import Lake, parquet_files, partition_dir, write_parquet_atomic
 from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, period_of, plain_counts
 from .warehouse import SQL_DIR
 
 # In order: a rollup may read one computed before it for the same day (daily_metrics reads hourly_metrics).
 ROLLUPS = (
-    "hourly_metrics", "daily_metrics", "session_days", "tool_calls", "tool_calls_daily", "session_activity", "session_models", "latency_histogram",
-    "tool_transitions", "error_types", "filter_values", "cost_savings",
+    "hourly_metrics", "daily_metrics", "session_days", "tool_calls", "tool_calls_daily", "session_activity",
+    "session_models", "latency_histogram", "tool_transitions", "error_types", "filter_values", "cost_savings",
 )
 # Rollups that also read the previous day's spans (a tool's caller, a session's previous tool call
 # may sit before midnight), or read one that does (tool_calls_daily, session_models); they are
 # recomputed for the day after every day an ingest touches too.
-LOOKBACK = ("tool_calls", "tool_calls_daily", "session_activity", "session_models", "latency_histogram", "tool_transitions")
+LOOKBACK = ("tool_calls", "tool_calls_daily", "session_activity", "session_models", "latency_histogram",
+            "tool_transitions")
 # Rollups that also read the next day's spans (a failed call's retry may come after midnight);
 # they are recomputed for the day before every day an ingest touches too.
 LOOKAHEAD = ("cost_savings",)
