@@ -4,7 +4,9 @@ rewrites ten days' files, not a month's; with their counts as int64.
 """
 from __future__ import annotations
 
+import os
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -25,3 +27,20 @@ def plain_counts(table: pa.Table) -> pa.Table:
     fields = [pa.field(f.name, pa.int64()) if pa.types.is_decimal(f.type) and f.type.scale == 0 else f
               for f in table.schema]
     return table.cast(pa.schema(fields))
+
+
+def day_files(folder: Path) -> dict[date, tuple[Path, int]]:
+    """A rollup's per-day files (event_date=YYYY-MM-DD/rollup.parquet) by day, with when each was
+    written: one listing of the folder (a year's lake has hundreds) and one stat a file."""
+    if not folder.is_dir():
+        return {}
+    found = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("event_date="):
+                path = Path(entry.path) / "rollup.parquet"
+                try:
+                    found[date.fromisoformat(entry.name.split("=", 1)[1])] = (path, path.stat().st_mtime_ns)
+                except FileNotFoundError:
+                    continue
+    return dict(sorted(found.items()))

@@ -6,7 +6,6 @@ small), through the same `spans` view logic the warehouse uses, and swapped in a
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -20,7 +19,7 @@ import duckdb
 from . import session_totals
 from .config import Settings
 from .lake import Lake, parquet_files, partition_dir, write_parquet_atomic
-from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, period_of, plain_counts
+from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, day_files, period_of, plain_counts
 from .warehouse import SQL_DIR
 
 # In order: a rollup may read one computed before it for the same day (daily_metrics reads hourly_metrics).
@@ -248,17 +247,8 @@ def stale_days(settings: Settings) -> list[date]:
 
 
 def _day_file_times(folder: Path) -> dict[date, int]:
-    """When each day's rollup file was written (a year's lake has thousands: listed, not probed)."""
-    times = {}
-    with os.scandir(folder) if folder.is_dir() else contextlib.nullcontext([]) as entries:
-        for entry in entries:
-            if entry.name.startswith("event_date="):
-                try:
-                    times[date.fromisoformat(entry.name.split("=", 1)[1])] = os.stat(
-                        os.path.join(entry.path, "rollup.parquet")).st_mtime_ns
-                except FileNotFoundError:
-                    continue
-    return times
+    """When each day's rollup file was written."""
+    return {day: written for day, (_, written) in day_files(folder).items()}
 
 
 def _period_file_times(folder: Path) -> dict[str, int]:

@@ -11,7 +11,6 @@ totals are current; a run killed between the two is caught up by adding up every
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -19,17 +18,16 @@ import pyarrow as pa
 
 from .config import Settings
 from .lake import parquet_files, write_parquet_atomic
-from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, period_of, plain_counts
-from .warehouse import DERIVED_DIR
+from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, day_files, period_of, plain_counts
+from .warehouse import derived_sql
 
 NAME = "session_totals"
 SOURCE = "session_days"
 MARKER = "_current"
 
 
-@cache
 def query() -> str:
-    return (DERIVED_DIR / f"{NAME}.sql").read_text(encoding="utf-8")
+    return derived_sql(NAME)
 
 
 def folder(settings: Settings) -> Path:
@@ -38,19 +36,17 @@ def folder(settings: Settings) -> Path:
 
 def _day_files(settings: Settings) -> dict[date, Path]:
     """The per-day `session_days` files, by day."""
-    root = settings.lake_dir / "rollups" / SOURCE
-    return {date.fromisoformat(path.parent.name.split("=", 1)[1]): path
-            for path in sorted(root.glob("event_date=*/rollup.parquet"))}
+    return {day: path for day, (path, _) in day_files(settings.lake_dir / "rollups" / SOURCE).items()}
 
 
 def is_current(settings: Settings) -> bool:
     """Whether the totals were added up after every `session_days` day file was last written."""
-    files = _day_files(settings)
+    written = [when for _, when in day_files(settings.lake_dir / "rollups" / SOURCE).values()]
     marker = folder(settings) / MARKER
     if not marker.exists():
-        return not files
+        return not written
     stamp = marker.stat().st_mtime_ns
-    return all(path.stat().st_mtime_ns <= stamp for path in files.values())
+    return all(when <= stamp for when in written)
 
 
 def refresh(settings: Settings, days: list[date], everything: bool = False) -> None:

@@ -10,6 +10,7 @@ import itertools
 import os
 import threading
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -72,13 +73,20 @@ def _period_files_option(settings: Settings, files: list[Path]) -> str:
     return "union_by_name = false" if rollups.definitions_current(settings) else _unify_option(files)
 
 
+def _periods_relation(settings: Settings, name: str) -> str | None:
+    """A rollup's ten-day files (rollups._compact_period, session_totals), if it has any."""
+    periods = sorted((settings.lake_dir / "rollups" / name / "periods").glob("*.parquet"))
+    if not periods:
+        return None
+    return f"read_parquet({_literal(str(periods[0].parent / '*.parquet'))}, {_period_files_option(settings, periods)})"
+
+
 def rollup_relation(settings: Settings, name: str) -> str:
     """A rollup's Parquet files (one per ten days, else its daily ones), or (while there are none)
     its query over the empty spans view."""
     folder = settings.lake_dir / "rollups" / name
-    periods = sorted(folder.glob("periods/*.parquet"))
-    if periods:  # one file per ten days, sorted by day (rollups._compact_period)
-        return f"read_parquet({_literal(str(folder / 'periods' / '*.parquet'))}, {_period_files_option(settings, periods)})"
+    if relation := _periods_relation(settings, name):
+        return relation
     if any(folder.glob("event_date=*/*.parquet")):
         return files_relation(folder, "event_date=*/*.parquet", SPAN_SCHEMA, hive=True)
     return _empty_rollup(name)
@@ -87,14 +95,17 @@ def rollup_relation(settings: Settings, name: str) -> str:
 def derived_relation(settings: Settings, name: str) -> str:
     """A derived rollup's ten-day files, or (while there are none) its query over the views it
     reads, evaluated on every query."""
-    periods = sorted((settings.lake_dir / "rollups" / name / "periods").glob("*.parquet"))
-    if periods:
-        return f"read_parquet({_literal(str(periods[0].parent / '*.parquet'))}, {_period_files_option(settings, periods)})"
-    return _derived_query(name)
+    return _periods_relation(settings, name) or _derived_query(name)
+
+
+@cache
+def derived_sql(name: str) -> str:
+    """The query of a derived rollup (sql/derived/), over the rollup views it reads."""
+    return (DERIVED_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _derived_query(name: str) -> str:
-    return "(" + (DERIVED_DIR / f"{name}.sql").read_text(encoding="utf-8") + "\n)"
+    return f"({derived_sql(name)}\n)"  # a file may end in a comment
 
 
 def view_files() -> list[Path]:
@@ -122,19 +133,17 @@ def _remote_relations(settings: Settings, marker: dict[str, Any], names: set[str
         "{{ingest_runs}}": read("runs/*.parquet", "union_by_name = true") if present("runs/")
         else empty_relation(INGEST_RUN_SCHEMA),
     }
-    for path in (SQL_DIR / "rollups").glob("*.sql"):
-        folder = f"lake/rollups/{path.stem}"
+    for path in [*(SQL_DIR / "rollups").glob("*.sql"), *DERIVED_DIR.glob("*.sql")]:
+        folder, derived = f"lake/rollups/{path.stem}", path.parent == DERIVED_DIR
         if present(f"{folder}/periods/"):  # Lens's ten-day files
             relation = read(f"{folder}/periods/*.parquet", "union_by_name = false")
+        elif derived:  # another engine's lake: added up on every query
+            relation = _derived_query(path.stem)
         elif present(f"{folder}/event_date="):  # a day per partition (Spark)
             relation = read(f"{folder}/event_date=*/*.parquet", "union_by_name = true" + hive)
         else:
             relation = _empty_rollup(path.stem)
         relations["{{" + path.stem + "}}"] = relation
-    for path in DERIVED_DIR.glob("*.sql"):
-        folder = f"lake/rollups/{path.stem}"
-        relations["{{" + path.stem + "}}"] = (read(f"{folder}/periods/*.parquet", "union_by_name = false")
-                                              if present(f"{folder}/periods/") else _derived_query(path.stem))
     return relations
 
 
