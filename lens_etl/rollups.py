@@ -25,13 +25,15 @@ from .warehouse import SQL_DIR
 # In order: a rollup may read one computed before it for the same day (daily_metrics reads hourly_metrics).
 ROLLUPS = (
     "hourly_metrics", "daily_metrics", "session_days", "tool_calls", "tool_calls_daily", "session_activity",
-    "session_models", "latency_histogram", "tool_transitions", "error_types", "filter_values", "cost_savings",
+    "session_models", "tool_sessions", "latency_histogram", "tool_latency", "request_latency", "tool_transitions",
+    "tool_chains", "error_types", "filter_values", "cost_savings",
 )
 # Rollups that also read the previous day's spans (a tool's caller, a session's previous tool call
-# may sit before midnight), or read one that does (tool_calls_daily, session_models); they are
-# recomputed for the day after every day an ingest touches too.
-LOOKBACK = ("tool_calls", "tool_calls_daily", "session_activity", "session_models", "latency_histogram",
-            "tool_transitions")
+# may sit before midnight), or read one that does (tool_calls_daily, session_models, tool_sessions,
+# tool_latency, request_latency, tool_chains); they are recomputed for the day after every day an
+# ingest touches too.
+LOOKBACK = ("tool_calls", "tool_calls_daily", "session_activity", "session_models", "tool_sessions",
+            "latency_histogram", "tool_latency", "request_latency", "tool_transitions", "tool_chains")
 # Rollups that also read the next day's spans (a failed call's retry may come after midnight);
 # they are recomputed for the day before every day an ingest touches too.
 LOOKAHEAD = ("cost_savings",)

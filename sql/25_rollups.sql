@@ -30,6 +30,48 @@ CREATE OR REPLACE VIEW tool_transitions AS
 SELECT * FROM {{tool_transitions}}
 WHERE lens_in_scope(developer_id, team);
 
+-- tool_sessions, tool_latency, tool_chains, request_latency: the Tools screen's sessions per tool,
+-- tool-call latency histogram and tool transitions, and the request latency histogram by model, per day
+-- without the filter dimensions, for views no filter narrows (filtered_tool_*, filtered_request_latency
+-- in 50_filtered.sql). A developer's session (lens_scoped()) gets the same rows
+-- added up from the rollups above, which it sees in part; the variable is folded when the query is
+-- planned, so the other branch costs nothing.
+CREATE OR REPLACE VIEW tool_sessions AS
+SELECT * FROM {{tool_sessions}}
+WHERE NOT lens_scoped()
+UNION ALL BY NAME
+SELECT event_date, tool_name, session_id, sum(tool_calls) AS calls
+FROM session_activity
+WHERE lens_scoped() AND tool_calls > 0
+GROUP BY ALL;
+
+CREATE OR REPLACE VIEW tool_latency AS
+SELECT * FROM {{tool_latency}}
+WHERE NOT lens_scoped()
+UNION ALL BY NAME
+SELECT event_date, tool_name, bucket, sum(spans) AS spans
+FROM latency_histogram
+WHERE lens_scoped() AND kind = 'tool'
+GROUP BY ALL;
+
+CREATE OR REPLACE VIEW tool_chains AS
+SELECT * FROM {{tool_chains}}
+WHERE NOT lens_scoped()
+UNION ALL BY NAME
+SELECT event_date, from_tool, to_tool, crosses_midnight, sum(transitions) AS transitions
+FROM tool_transitions
+WHERE lens_scoped()
+GROUP BY ALL;
+
+CREATE OR REPLACE VIEW request_latency AS
+SELECT * FROM {{request_latency}}
+WHERE NOT lens_scoped()
+UNION ALL BY NAME
+SELECT event_date, model, bucket, sum(spans) AS spans
+FROM latency_histogram
+WHERE lens_scoped() AND kind = 'request'
+GROUP BY ALL;
+
 -- error_types: failed model calls per day, model and error class.
 CREATE OR REPLACE VIEW error_types AS
 SELECT * FROM {{error_types}}

@@ -109,6 +109,59 @@ WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
   AND lens_passes(developers, teams, models, services, repos, developer_id, team, from_caller_model, service_name, repo_slug)
   AND lens_allowed(models, to_caller_model);
 
+-- The Tools screen's sessions per tool, tool-call latency and tool chains for a window: with no filter
+-- set, from the rollups without filter dimensions (tool_sessions, tool_latency, tool_chains: from 1/2
+-- to 1/200 of the rows); otherwise from the full ones. The parameters are folded when the query is
+-- planned, so only one branch is read.
+CREATE OR REPLACE MACRO lens_unfiltered(developers, teams, models, services, repos) AS
+    len(developers) = 0 AND len(teams) = 0 AND len(models) = 0 AND len(services) = 0 AND len(repos) = 0;
+
+CREATE OR REPLACE MACRO filtered_tool_sessions(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT event_date, tool_name, session_id
+FROM tool_sessions
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND lens_unfiltered(developers, teams, models, services, repos)
+UNION ALL
+SELECT event_date, tool_name, session_id
+FROM filtered_session_activity(start_ts, end_ts, developers, teams, models, services, repos)
+WHERE tool_calls > 0 AND NOT lens_unfiltered(developers, teams, models, services, repos);
+
+CREATE OR REPLACE MACRO filtered_tool_latency(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT event_date, tool_name, bucket, spans
+FROM tool_latency
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND lens_unfiltered(developers, teams, models, services, repos)
+UNION ALL
+SELECT event_date, tool_name, bucket, spans
+FROM filtered_latency(start_ts, end_ts, developers, teams, models, services, repos)
+WHERE kind = 'tool' AND NOT lens_unfiltered(developers, teams, models, services, repos);
+
+CREATE OR REPLACE MACRO filtered_tool_chains(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT event_date, from_tool, to_tool, transitions
+FROM tool_chains
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND (NOT crosses_midnight OR event_date > CAST(start_ts AS DATE))
+  AND lens_unfiltered(developers, teams, models, services, repos)
+UNION ALL
+SELECT event_date, from_tool, to_tool, transitions
+FROM filtered_tool_transitions(start_ts, end_ts, developers, teams, models, services, repos)
+WHERE NOT lens_unfiltered(developers, teams, models, services, repos);
+
+-- Requests' latency buckets for a window: by model alone (request_latency) unless a filter other than
+-- the model one is set.
+CREATE OR REPLACE MACRO lens_model_filter_only(developers, teams, services, repos) AS
+    len(developers) = 0 AND len(teams) = 0 AND len(services) = 0 AND len(repos) = 0;
+
+CREATE OR REPLACE MACRO filtered_request_latency(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT event_date, model, bucket, spans
+FROM request_latency
+WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
+  AND lens_allowed(models, model) AND lens_model_filter_only(developers, teams, services, repos)
+UNION ALL
+SELECT event_date, model, bucket, spans
+FROM filtered_latency(start_ts, end_ts, developers, teams, models, services, repos)
+WHERE kind = 'request' AND NOT lens_model_filter_only(developers, teams, services, repos);
+
 CREATE OR REPLACE MACRO filtered_error_types(start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
 SELECT *
 FROM error_types

@@ -180,10 +180,42 @@ def compare_with_dropped(con: duckdb.DuckDBPyConnection, name: str, raw_sql: str
 
 def test_the_sample_lake_exercises_every_rollup(con: duckdb.DuckDBPyConnection) -> None:
     for view in ("tool_calls", "session_activity", "session_models", "latency_histogram", "tool_transitions", "error_types", "filter_values",
-                 "cost_savings"):
+                 "cost_savings", "tool_sessions", "tool_latency", "tool_chains", "request_latency"):
         assert con.execute(f"SELECT count(*) FROM {view}").fetchone()[0] > 0, view
     retried = con.execute("SELECT sum(retried) FROM cost_savings WHERE kind = 'failed'").fetchone()[0]
     assert retried > 0, "the sample lake has failed calls that were retried"
+
+
+# Each rollup without filter dimensions, and the same rows added up from the full rollup it comes from.
+UNFILTERED = {
+    "tool_sessions": ("SELECT event_date, tool_name, session_id, calls FROM tool_sessions",
+                      "SELECT event_date, tool_name, session_id, sum(tool_calls) FROM session_activity WHERE tool_calls > 0 {and_developer} GROUP BY ALL"),
+    "tool_latency": ("SELECT event_date, tool_name, bucket, spans FROM tool_latency",
+                     "SELECT event_date, tool_name, bucket, sum(spans) FROM latency_histogram WHERE kind = 'tool' {and_developer} GROUP BY ALL"),
+    "request_latency": ("SELECT event_date, model, bucket, spans FROM request_latency",
+                        "SELECT event_date, model, bucket, sum(spans) FROM latency_histogram WHERE kind = 'request' {and_developer} GROUP BY ALL"),
+    "tool_chains": ("SELECT event_date, from_tool, to_tool, crosses_midnight, transitions FROM tool_chains",
+                    "SELECT event_date, from_tool, to_tool, crosses_midnight, sum(transitions) FROM tool_transitions WHERE true {and_developer} GROUP BY ALL"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNFILTERED))
+def test_the_rollups_without_filter_dimensions_add_up_to_the_full_ones(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Every viewer sees the same rows as the full rollup gives: everyone's from the rollup's own
+    files, a developer's session (scoped) only their own, added up from the full rollup."""
+    rollup, full = UNFILTERED[name]
+    assert sorted(con.execute(rollup).fetchall()) == sorted(con.execute(full.format(and_developer="")).fetchall())
+    developer = con.execute("SELECT developer_id FROM session_activity WHERE tool_calls > 0 LIMIT 1").fetchone()[0]
+    own = sorted(con.execute(full.format(and_developer="AND developer_id = $d"), {"d": developer}).fetchall())
+    cursor = con.cursor()
+    cursor.execute("SET VARIABLE lens_scoped = true")
+    cursor.execute("SET VARIABLE lens_scope_developers = $d", {"d": [developer]})
+    try:
+        scoped = sorted(cursor.execute(rollup).fetchall())
+    finally:
+        cursor.execute("RESET VARIABLE lens_scoped")
+        cursor.execute("RESET VARIABLE lens_scope_developers")
+    assert scoped == own and 0 < len(own) < len(con.execute(rollup).fetchall())
 
 
 def test_the_cost_screen_offers_exactly_the_rollups_prompt_thresholds() -> None:

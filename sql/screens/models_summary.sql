@@ -2,7 +2,8 @@
 -- Tokens per request over requests (is_request); error rate over model calls (LLM spans, not
 -- LiteLLM's raw copies); cost per 1k tokens = cost / (tokens in + out) * 1000;
 -- cache hit ratio = cache read tokens / tokens in (the prompt count includes cache reads).
--- Rollups: daily_metrics (whole days; edge hours from hourly_metrics); latency quantiles ≈ from latency_histogram (the middle of the bucket
+-- Rollups: daily_metrics (whole days; edge hours from hourly_metrics); latency quantiles ≈ from
+-- latency_histogram, or request_latency when only the model filter is set (the middle of the bucket
 -- holding the quantile, within ±6%). cost_usd is NULL for a model none of whose spans has a price.
 WITH latency AS (
     SELECT
@@ -10,8 +11,8 @@ WITH latency AS (
         bucket,
         sum(sum(spans)) OVER (PARTITION BY model ORDER BY bucket) AS upto,
         sum(sum(spans)) OVER (PARTITION BY model) AS total
-    FROM filtered_latency($start, $end, $developers, $teams, $models, $services, $repos)
-    WHERE kind = 'request' AND model IS NOT NULL
+    FROM filtered_request_latency($start, $end, $developers, $teams, $models, $services, $repos)
+    WHERE model IS NOT NULL
     GROUP BY model, bucket
 ),
 quantiles AS (

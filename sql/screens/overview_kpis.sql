@@ -3,7 +3,7 @@
 -- requests = is_request spans; cost and tokens sum every span (as daily_metrics does);
 -- error rate = share of model calls (LLM spans, not LiteLLM's raw copies) that ended in ERROR.
 -- Rollups: sums and active developers from daily_metrics, sessions (spans passing the model
--- filter themselves) from session_models, p95 latency ≈ from latency_histogram (±6%).
+-- filter themselves) from session_models, p95 latency ≈ from latency_histogram (request_latency when only the model filter is set; ±6%).
 WITH totals AS (
     SELECT
         coalesce(sum(requests), 0) AS requests,
@@ -23,8 +23,7 @@ latency AS (
     SELECT bucket, sum(spans) OVER (ORDER BY bucket) AS upto, sum(spans) OVER () AS total
     FROM (
         SELECT bucket, sum(spans) AS spans
-        FROM filtered_latency($start, $end, $developers, $teams, $models, $services, $repos)
-        WHERE kind = 'request'
+        FROM filtered_request_latency($start, $end, $developers, $teams, $models, $services, $repos)
         GROUP BY bucket
     )
 )

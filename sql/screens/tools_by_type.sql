@@ -1,5 +1,5 @@
 -- Screen: Tools, performance by tool type. Grain: one row per tool type (lens_tool_type, sql/50_filtered.sql).
--- Rollups: tool_calls; p50/p95 ≈ from latency_histogram (interpolated bucket middles, within ±6%).
+-- Rollups: tool_calls; p50/p95 ≈ from latency_histogram (tool_latency unfiltered; interpolated bucket middles, within ±6%).
 -- Both are added up per tool first, then per type.
 WITH per_tool AS (
     SELECT tool_name, sum(calls) AS calls, sum(failures) AS failures
@@ -8,8 +8,7 @@ WITH per_tool AS (
 ),
 per_tool_bucket AS (
     SELECT tool_name, bucket, sum(spans) AS spans
-    FROM filtered_latency($start, $end, $developers, $teams, $models, $services, $repos)
-    WHERE kind = 'tool'
+    FROM filtered_tool_latency($start, $end, $developers, $teams, $models, $services, $repos)
     GROUP BY tool_name, bucket
 ),
 calls AS (

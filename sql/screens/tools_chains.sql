@@ -1,10 +1,10 @@
 -- Screen: Tools, tool chains. Grain: one row per (tool, next tool) among the $top most used tools:
 -- consecutive TOOL spans of one session ordered by start_time. share = transitions / all
 -- transitions out of the same tool (counting those to tools outside the top).
--- Rollups: tool_transitions (see its header for what a model filter approximates), tool_calls for the top tools.
+-- Rollups: tool_transitions (tool_chains unfiltered; see its header for what a model filter approximates), tool_calls for the top tools.
 WITH pairs AS (
     SELECT coalesce(from_tool, '(unnamed)') AS tool, coalesce(to_tool, '(unnamed)') AS next_tool, sum(transitions) AS transitions
-    FROM filtered_tool_transitions($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM filtered_tool_chains($start, $end, $developers, $teams, $models, $services, $repos)
     GROUP BY ALL
 ),
 top_tools AS (

@@ -1,8 +1,8 @@
 -- Screen: Tools, per-tool table and charts. Grain: one row per tool in the filtered window.
 -- Tool calls are TOOL spans; the model filter applies to the LLM span that called them.
 -- tool_type groups: keep in step with tools_by_type.sql.
--- Rollups: tool_calls; sessions from session_activity; p50/p95 ≈ from latency_histogram
--- (the middle of the bucket holding the quantile, within ±6%).
+-- Rollups: tool_calls; sessions from tool_sessions (filtered: session_activity); p50/p95 ≈ from latency_histogram
+-- (tool_latency unfiltered; the middle of the bucket holding the quantile, within ±6%).
 WITH calls AS (
     SELECT
         tool_name,
@@ -14,8 +14,7 @@ WITH calls AS (
 ),
 sessions AS (
     SELECT tool_name, count(DISTINCT session_id) AS sessions
-    FROM filtered_session_activity($start, $end, $developers, $teams, $models, $services, $repos)
-    WHERE tool_calls > 0
+    FROM filtered_tool_sessions($start, $end, $developers, $teams, $models, $services, $repos)
     GROUP BY tool_name
 ),
 latency AS (
@@ -24,8 +23,7 @@ latency AS (
         bucket,
         sum(sum(spans)) OVER (PARTITION BY tool_name ORDER BY bucket) AS upto,
         sum(sum(spans)) OVER (PARTITION BY tool_name) AS total
-    FROM filtered_latency($start, $end, $developers, $teams, $models, $services, $repos)
-    WHERE kind = 'tool'
+    FROM filtered_tool_latency($start, $end, $developers, $teams, $models, $services, $repos)
     GROUP BY tool_name, bucket
 ),
 quantiles AS (
