@@ -97,9 +97,15 @@ NESTED_MARKER = r'"(attributes|context|status)"\s*:\s*\{'
 """A record in a nested layout has one of these keys holding an object."""
 
 
-def content_patch() -> dict:
-    """A JSON merge patch that deletes bulky content from a record, in both layouts."""
-    keys = CONTENT_KEYS + MESSAGE_KEYS
+MESSAGE_MARKER = ".message.content"
+"""In every record holding one of MESSAGE_KEYS (and in few others)."""
+
+
+def content_patch(messages: bool = True) -> dict:
+    """A JSON merge patch that deletes bulky content from a record, in both layouts; without
+    `messages`, only CONTENT_KEYS: for a record without MESSAGE_MARKER, the same result from a
+    patch a twentieth the size (the patch is parsed again for every record)."""
+    keys = CONTENT_KEYS + (MESSAGE_KEYS if messages else ())
     patch: dict = {f"attributes.{key}": None for key in keys}
     patch["attributes"] = {key: None for key in keys}
     return patch

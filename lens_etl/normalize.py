@@ -78,7 +78,8 @@ class Normalizer:
         self.con.execute(redact.macro_sql("lens_redact_all", redact.active(context.redaction, ("secret", "pii"))))
         self.con.register("identity", context.identity.to_arrow())
         self._content_patch = json.dumps(fields.content_patch())
-        values = self._params(("max_record_bytes", "content_patch"))
+        self._value_patch = json.dumps(fields.content_patch(messages=False))
+        values = {**self._params(("max_record_bytes", "content_patch", "value_patch")), "message_marker": fields.MESSAGE_MARKER}
         self._flat_fields = fields_view_sql(False, values)
         self._any_fields = fields_view_sql(True, values)
         self._keys_sql = _sql("05_keys.sql")
@@ -99,6 +100,7 @@ class Normalizer:
             "preview_chars": ctx.preview_chars,
             "max_record_bytes": ctx.max_record_bytes,
             "content_patch": self._content_patch,
+            "value_patch": self._value_patch,
         }
         return {name: values[name] for name in names}
 

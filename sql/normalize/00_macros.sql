@@ -13,10 +13,13 @@ CREATE OR REPLACE MACRO lens_epoch(n) AS
              WHEN abs(n) >= 1e14 THEN n
              WHEN abs(n) >= 1e11 THEN n * 1000
              ELSE n * 1000000 END AS BIGINT)));
-CREATE OR REPLACE MACRO lens_ts(x) AS
-    CASE WHEN x IS NULL OR trim(x) = '' THEN NULL
-         WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN lens_epoch(TRY_CAST(x AS DOUBLE))
+-- lens_ts_of(x, n): the same with n = TRY_CAST(x AS DOUBLE) computed once by the caller (a macro
+-- repeats its argument's expression wherever it is used: lens_epoch reads n seven times).
+CREATE OR REPLACE MACRO lens_ts_of(x, n) AS
+    CASE WHEN n IS NOT NULL THEN lens_epoch(n)
+         WHEN x IS NULL OR trim(x) = '' THEN NULL
          ELSE try(CAST(timezone('UTC', TRY_CAST(trim(x) AS TIMESTAMPTZ)) AS TIMESTAMP)) END;
+CREATE OR REPLACE MACRO lens_ts(x) AS lens_ts_of(x, TRY_CAST(x AS DOUBLE));
 CREATE OR REPLACE MACRO lens_ts_ok(ts) AS ts BETWEEN TIMESTAMP '1990-01-01' AND TIMESTAMP '2200-01-01';
 
 -- Numbers arrive as ints, floats (1500.0) or text; NaN means absent. Counts and costs must be

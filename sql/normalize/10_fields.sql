@@ -24,6 +24,8 @@ SELECT
     source_file, line, json_problem,
     {record_fields},
     -- Every attribute and every other key stays in `metadata`; only bulky content goes
-    -- (it is kept as bounded previews).
-    CASE WHEN json_problem IS NULL THEN CAST(json_merge_patch(doc, $content_patch) AS VARCHAR) END AS attributes_json
+    -- (it is kept as bounded previews). Most records hold no message content: the shorter patch.
+    CASE WHEN json_problem IS NULL THEN CAST(
+        CASE WHEN contains(doc, $message_marker) THEN json_merge_patch(doc, $content_patch)
+             ELSE json_merge_patch(doc, $value_patch) END AS VARCHAR) END AS attributes_json
 FROM checked;

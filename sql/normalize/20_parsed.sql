@@ -1,18 +1,22 @@
 -- Raw fields (table `fields`, one row per input record) -> typed values and a reject reason.
 -- A record with a reason becomes a dead letter; every other record becomes one span.
 CREATE OR REPLACE TEMP TABLE parsed AS
-WITH typed AS (
+WITH numeric_times AS (
+    SELECT *, TRY_CAST(start_time_raw AS DOUBLE) AS start_num, TRY_CAST(end_time_raw AS DOUBLE) AS end_num
+    FROM fields
+),
+typed AS (
     SELECT
-        f.*,
-        lens_ts(start_time_raw) AS start_ts,
-        lens_ts(end_time_raw) AS end_ts,
+        f.* EXCLUDE (start_num, end_num),
+        lens_ts_of(start_time_raw, start_num) AS start_ts,
+        lens_ts_of(end_time_raw, end_num) AS end_ts,
         -- LiteLLM's metadata (a JSON object or string), parsed once for the keys Lens reads
         CASE WHEN left(ltrim(metadata_raw), 1) = '{' THEN try(from_json(metadata_raw,
             '{"user_api_key_end_user_id": "VARCHAR", "repo": "VARCHAR", "repo_slug": "VARCHAR", "cwd": "VARCHAR",
               "service_name": "VARCHAR",
               "usage_object": {"cache_read_input_tokens": "VARCHAR", "cache_creation_input_tokens": "VARCHAR"}}')) END AS md,
         CASE WHEN name_raw LIKE 'Claude\_Code\_Tool\_%' ESCAPE '\' THEN substr(name_raw, 18) END AS tool_from_name
-    FROM fields AS f
+    FROM numeric_times AS f
 )
 SELECT
     t.*,

@@ -83,24 +83,26 @@ spread AS (
         coalesce(m.developer, t.developer) AS developer_final,
         coalesce(m.team_mapped, t.team) AS team_final,
         coalesce(m.repo, t.repo) AS repo_final,
-        coalesce(m.service, t.service) AS service_final
+        coalesce(m.service, t.service) AS service_final,
+        m.kind = 'TOOL' AND m.tool IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') AS is_edit
     FROM mapped AS m
     LEFT JOIN trace_facts AS t ON t.trace_id = m.trace_id
 ),
 edits AS (
-    -- Code-edit outcomes: rejected by the user, failed, or applied with N lines.
+    -- Code-edit outcomes: rejected by the user, failed, or applied with N lines (read for edits
+    -- alone: the JSON paths and the pattern cost more than the rest of a span's fields).
     SELECT
         s.*,
-        kind = 'TOOL' AND tool IN ('Edit', 'Write', 'MultiEdit', 'NotebookEdit') AS is_edit,
-        coalesce(tool_input ->> '$.input.new_string', tool_input ->> '$.new_string',
+        CASE WHEN is_edit THEN coalesce(tool_input ->> '$.input.new_string', tool_input ->> '$.new_string',
                  tool_input ->> '$.input.content', tool_input ->> '$.content',
                  tool_input ->> '$.input.new_source', tool_input ->> '$.new_source',
                  nullif(array_to_string(coalesce(json_extract_string(tool_input, '$.input.edits[*].new_string'),
-                                                 json_extract_string(tool_input, '$.edits[*].new_string')), chr(10)), '')) AS new_text,
-        coalesce(tool_input ->> '$.input.old_string', tool_input ->> '$.old_string',
+                                                 json_extract_string(tool_input, '$.edits[*].new_string')), chr(10)), '')) END AS new_text,
+        CASE WHEN is_edit THEN coalesce(tool_input ->> '$.input.old_string', tool_input ->> '$.old_string',
                  nullif(array_to_string(coalesce(json_extract_string(tool_input, '$.input.edits[*].old_string'),
-                                                 json_extract_string(tool_input, '$.edits[*].old_string')), chr(10)), '')) AS old_text,
-        coalesce(output_value_raw ILIKE '%doesn''t want to proceed%' OR output_value_raw ILIKE '%tool use was rejected%', false) AS rejected
+                                                 json_extract_string(tool_input, '$.edits[*].old_string')), chr(10)), '')) END AS old_text,
+        -- (?i) regular expressions: ILIKE '%…%' on long texts costs four times as much
+        is_edit AND coalesce(regexp_matches(output_value_raw, '(?i)doesn''t want to proceed|tool use was rejected'), false) AS rejected
     FROM spread AS s
 ),
 priced AS (
@@ -175,7 +177,7 @@ SELECT
     CAST($ingested_at AS TIMESTAMP) AS ingested_at,
     $run_id AS run_id,
     -- bookkeeping for the ingest summary, dropped before the lake
-    input_text ILIKE '%redacted-by-litellm%' OR output_text ILIKE '%redacted-by-litellm%' AS _blackout,
+    regexp_matches(input_text, '(?i)redacted-by-litellm') OR regexp_matches(output_text, '(?i)redacted-by-litellm') AS _blackout,
     input_clip IS DISTINCT FROM input_clean OR output_clip IS DISTINCT FROM output_clean
         OR error_text IS DISTINCT FROM error_clean OR attributes_json IS DISTINCT FROM metadata_clean AS _redacted
 FROM priced
