@@ -5,10 +5,10 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from lens_etl.config import load_settings
 from lens_etl.errors import LensError
 from pages._auth import gate, log_view, sidebar_account
 from pages._common import render_sidebar_filters
+from pages._settings import app_settings
 
 st.set_page_config(page_title="Lens", page_icon="🔭", layout="wide")
 DEEP_LINK_KEY = "lens_deep_link_followed"
@@ -49,7 +49,7 @@ def follow_deep_link(page: st.Page, pages: list[st.Page], requested: str) -> Non
 
 requested = st.session_state.setdefault(REQUESTED_KEY, requested_path())
 try:
-    user = gate(load_settings())  # nothing below runs before login
+    user = gate(app_settings())  # nothing below runs before login
 except LensError as exc:
     st.error(str(exc))
     st.stop()

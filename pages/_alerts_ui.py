@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from lens_etl import alerts
-from lens_etl.config import load_settings
 from pages._auth import audit_event, can_edit_rules as role_can_edit_rules, current_user
 from pages._common import no_rows, query, table
+from pages._settings import app_settings
 
 SEVERITY_BADGES = {"critical": ":red-badge[🔴 critical]", "warning": ":orange-badge[🟠 warning]", "info": ":blue-badge[🔵 info]"}
 ANOMALY_Z = 3.5
@@ -24,14 +24,14 @@ def can_edit_rules() -> bool:
 
 def has_rules() -> bool:
     """Whether any alert rule is configured (else Live shows its built-in checks)."""
-    return bool(alerts.load_rules(load_settings()))
+    return bool(alerts.load_rules(app_settings()))
 
 
 def firing_alerts_panel() -> None:
     """The alerts firing now, each with its numbers and a link to the screen that explains it."""
     firing = query("alerts_firing")
     if firing.empty:
-        rules = alerts.load_rules(load_settings())
+        rules = alerts.load_rules(app_settings())
         st.success(f"Nothing firing ({len(rules)} rule{'s' if len(rules) != 1 else ''}).", icon="✅")
         return
     for row in firing.itertuples():
@@ -57,7 +57,7 @@ def _actor() -> str:
 
 def rules_editor(key: str = "alert_rules") -> None:
     """The rules as a table, a form to add one and a picker to remove one (admins only)."""
-    settings = load_settings()
+    settings = app_settings()
     rules = alerts.load_rules(settings)
     if RULE_SAVED_KEY in st.session_state:
         st.success(st.session_state.pop(RULE_SAVED_KEY), icon="💾")

@@ -24,8 +24,9 @@ from streamlit_authenticator import Authenticate
 from streamlit_authenticator.utilities import LoginError
 
 from lens_etl import audit, users
-from lens_etl.config import Settings, load_settings
+from lens_etl.config import Settings
 from lens_etl.users import User
+from pages._settings import app_settings
 
 AUTH_KEY = "lens_authenticator"
 USER_KEY = "lens_user"
@@ -55,7 +56,7 @@ def current_user() -> User | None:
     user = st.session_state.get(USER_KEY)
     if isinstance(user, User) and user.username == username.lower():
         return user
-    return users.lookup(load_settings().credentials_file, username)
+    return users.lookup(app_settings().credentials_file, username)
 
 
 def require_user() -> User:
@@ -79,7 +80,7 @@ def can_edit_rules() -> bool:
 def audit_event(action: str, target: str = "", detail: Mapping[str, Any] | str = "") -> None:
     """Record what the logged-in user did (a budget, user or alert-rule change, an export…)."""
     user = current_user()
-    audit.record(load_settings().audit_dir, user.username if user else "anonymous", action, target, detail,
+    audit.record(app_settings().audit_dir, user.username if user else "anonymous", action, target, detail,
                  user.role if user else "")
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -22,12 +24,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from lens_etl.config import load_settings
 from lens_etl.errors import LensError
 from lens_etl.users import User
 from lens_etl.warehouse import connect_readonly, refresh_from_lake_url
 from pages._auth import audit_event, require_user
+from pages._settings import app_settings
 
 SCREENS_DIR = Path(__file__).resolve().parent.parent / "sql" / "screens"
 DIMENSIONS = ("developers", "teams", "models", "services", "repos")
@@ -87,7 +90,7 @@ class Filters:
 # --- the query layer -------------------------------------------------------------------
 
 def duckdb_path() -> Path:
-    return load_settings().duckdb_path
+    return app_settings().duckdb_path
 
 
 def _mtime_ns(path: Path) -> int | None:
@@ -100,7 +103,7 @@ def _mtime_ns(path: Path) -> int | None:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(path: str, mtime_ns: int) -> duckdb.DuckDBPyConnection:
     """One read-only connection per version of the file; a new mtime opens a new one."""
-    return connect_readonly(Path(path), load_settings())
+    return connect_readonly(Path(path), app_settings())
 
 
 _LAKE_URL_LOCK = threading.Lock()
@@ -111,13 +114,13 @@ def _lake_url_checked(url: str) -> bool:
     """At most every 30 s: the views rebuilt when the lake URL has a newer publication (the
     ingest runs elsewhere); a rebuilt file has a new mtime, so connection and results renew."""
     with _LAKE_URL_LOCK:
-        return refresh_from_lake_url(load_settings())
+        return refresh_from_lake_url(app_settings())
 
 
 def follow_lake_url() -> None:
     """With a lake URL, keep the views on its newest publication; an unreachable one stops the page
     with its one-line reason."""
-    url = load_settings().lake_url
+    url = app_settings().lake_url
     if not url:
         return
     try:
@@ -178,9 +181,9 @@ def scoped_params(params: dict[str, Any], user: User) -> dict[str, Any]:
     return bound
 
 
-def query(name: str, filters: Filters | None = None, **params: Any) -> pd.DataFrame:
-    """Run `sql/screens/<name>.sql` with the filters and extra params bound, in the logged-in
-    user's scope; cached for 60 s per scope."""
+def _prepared(name: str, filters: Filters | None, params: dict[str, Any]) -> tuple[str, dict[str, Any], Scope, str, int]:
+    """`_run`'s arguments for a screen query: the filters and extra params bound in the logged-in
+    user's scope, and the database version (which keys the cache)."""
     user = require_user()
     if name.startswith(ADMIN_QUERIES) and user.role != "admin":
         st.error("This screen is for admins.")
@@ -192,7 +195,31 @@ def query(name: str, filters: Filters | None = None, **params: Any) -> pd.DataFr
         empty_state("No data yet: there is no Lens database.")
         st.stop()
     bound = scoped_params({**(filters.params() if filters else {}), **params}, user)
-    return _run(name, bound, user_scope(user), str(path), mtime)
+    return name, bound, user_scope(user), str(path), mtime
+
+
+def query(name: str, filters: Filters | None = None, **params: Any) -> pd.DataFrame:
+    """Run `sql/screens/<name>.sql` with the filters and extra params bound, in the logged-in
+    user's scope; cached for 60 s per scope."""
+    return _run(*_prepared(name, filters, params))
+
+
+# One per core: a screen query spends most of its time planning, on one core. Shared by every
+# session of the server: more at once would not finish sooner.
+_QUERY_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="lens-query")
+
+
+def query_soon(name: str, filters: Filters | None = None, **params: Any) -> Future[pd.DataFrame]:
+    """`query`, started now on another thread: a page starts the queries that do not wait on each
+    other's results together, then reads them (`.result()`) where it draws them."""
+    args = _prepared(name, filters, params)  # on the script's thread: it may stop the page
+    context = get_script_run_ctx()
+
+    def run() -> pd.DataFrame:
+        add_script_run_ctx(threading.current_thread(), context)
+        return _run(*args)
+
+    return _QUERY_POOL.submit(run)
 
 
 # --- filters ---------------------------------------------------------------------------

@@ -9,16 +9,16 @@ import streamlit as st
 
 from lens_etl import budgets
 from lens_etl.budgets import SCOPES, Budget, BudgetError
-from lens_etl.config import load_settings
 from lens_etl.pricing import model_rates
 from lens_etl.savings import RETRY_WITHIN_S, SHORT_PROMPT_OPTIONS
 from lens_etl.users import User
-from pages._auth import audit_event, can_edit_budgets as role_can_edit_budgets, require_user
 from pages._alerts_ui import rules_editor
+from pages._auth import audit_event, can_edit_budgets as role_can_edit_budgets, require_user
 from pages._common import (
     chart, current_filters, delta_pct, filter_options, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows,
-    period_label, query, table, time_x,
+    period_label, query, query_soon, table, time_x,
 )
+from pages._settings import app_settings
 
 EDITOR_KEY = "budget_editor"
 SAVED_KEY = "budget_saved_message"
@@ -82,14 +82,26 @@ def suggestion(title: str, text: str, rows: pd.DataFrame, filename: str, column_
             table(rows.drop(columns=totals), filename, column_config=column_config)
 
 
-settings = load_settings()
+settings = app_settings()
 filters = current_filters()
 st.title("Cost")
 
+# The queries that need no other's result start together; each is read where it is drawn.
+kpis_soon, before_soon = query_soon("cost_kpis", filters), query_soon("cost_kpis", filters.previous())
+developers_soon, teams_soon = query_soon("cost_by_developer", filters), query_soon("cost_by_team", filters)
+models_soon = query_soon("cost_models", filters)
+
 # --- KPIs ---
-kpis = query("cost_kpis", filters).iloc[0]
-before = query("cost_kpis", filters.previous()).iloc[0]
+kpis = kpis_soon.result().iloc[0]
+before = before_soon.result().iloc[0]
 as_of = kpis["as_of"].date()
+saved = budgets.load(settings)
+shown = visible_budgets(saved, require_user())
+status_soon = query_soon("cost_budget_status", as_of=as_of, **budgets.sql_params(shown))
+trend_soon = query_soon(
+    "cost_trend", filters, as_of=as_of, run_rate_usd=float(kpis["run_rate_usd"]),
+    run_rate_low_usd=float(kpis["run_rate_low_usd"]), run_rate_high_usd=float(kpis["run_rate_high_usd"]),
+)
 st.caption(
     f"{period_label(filters)} (UTC). Month-to-date and the projection are for {as_of:%B %Y} as of {as_of:%Y-%m-%d}, "
     "the last day with data in the range; the run-rate is the mean daily spend of the 7 days up to it."
@@ -111,10 +123,7 @@ cols[4].metric("Unpriced spans", fmt_int(kpis["unpriced_spans"]), border=True,
 
 # --- trend and projection ---
 st.subheader("Daily spend and month-end projection")
-trend = utc_days(query(
-    "cost_trend", filters, as_of=as_of, run_rate_usd=float(kpis["run_rate_usd"]),
-    run_rate_low_usd=float(kpis["run_rate_low_usd"]), run_rate_high_usd=float(kpis["run_rate_high_usd"]),
-), "day")
+trend = utc_days(trend_soon.result(), "day")
 spend = legend(("Actual spend", "#4C78A8"), ("Run-rate projection", "#F58518"), ("7-day min–max", "#FDD0A2"))
 day_tip = alt.Tooltip("day:T", title="Day (UTC)", format="%Y-%m-%d", timeUnit="utcyearmonthdate")
 # the layers take their data from the layer chart: Altair hashes the text of a data frame the
@@ -140,9 +149,7 @@ chart(alt.layer(
 
 # --- budgets ---
 st.subheader(f"Budgets for {as_of:%B %Y}")
-saved = budgets.load(settings)
-shown = visible_budgets(saved, require_user())
-status = query("cost_budget_status", as_of=as_of, **budgets.sql_params(shown))
+status = status_soon.result()
 if SAVED_KEY in st.session_state:
     st.success(st.session_state.pop(SAVED_KEY), icon="💾")
 if status.empty:
@@ -217,7 +224,7 @@ if not require_user().scoped:  # rules name people and their budget amounts
 left, right = st.columns(2)
 with left:
     st.subheader("By developer")
-    developers = query("cost_by_developer", filters)
+    developers = developers_soon.result()
     if not no_rows(developers, "spend"):
         chart(alt.Chart(developers.head(15)).mark_bar().encode(
             alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format="$,.0f")),
@@ -233,7 +240,7 @@ with left:
         })
 with right:
     st.subheader("By team")
-    teams = query("cost_by_team", filters)
+    teams = teams_soon.result()
     if not no_rows(teams, "spend"):
         chart(alt.Chart(teams).mark_bar().encode(
             alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format="$,.0f")),
@@ -250,7 +257,7 @@ with right:
 
 # --- model comparison ---
 st.subheader("Model comparison")
-models = query("cost_models", filters)
+models = models_soon.result()
 if not no_rows(models, "model calls"):
     left, right = st.columns([2, 3])
     with left:
@@ -287,7 +294,9 @@ short_tokens = st.columns([2, 3])[0].select_slider(
     "Short prompt: fewer prompt tokens than", SHORT_PROMPT_OPTIONS, value=20_000, format_func=lambda n: f"{n:,}",
     key="cost_short_prompt", help="Claude Code's system prompt and tool list alone are 10-15k tokens.",
 )
-downshift = query("cost_save_model_downshift", filters, short_prompt_tokens=short_tokens, **prices)
+downshift_soon = query_soon("cost_save_model_downshift", filters, short_prompt_tokens=short_tokens, **prices)
+cache_soon, retries_soon = query_soon("cost_save_cache", filters, **prices), query_soon("cost_save_retries", filters, **prices)
+downshift = downshift_soon.result()
 suggestion(
     "Send short prompts to a cheaper model",
     (f"{fmt_int(downshift['total_requests'].iloc[0])} requests under {short_tokens:,} prompt tokens went to "
@@ -299,7 +308,7 @@ suggestion(
     {"provider": "Provider", "from_model": "From", "to_model": "To",
      "requests": st.column_config.NumberColumn("Requests", format="localized"), **money},
 )
-cache = query("cost_save_cache", filters, **prices)
+cache = cache_soon.result()
 suggestion(
     "Raise the prompt-cache hit ratio",
     (f"{len(cache)} developer(s) read less from the cache than the top quarter of developers "
@@ -311,7 +320,7 @@ suggestion(
      "target_ratio": st.column_config.NumberColumn("Target", format="percent"),
      "extra_cached_tokens": st.column_config.NumberColumn("Extra cached tokens", format="compact"), **money},
 )
-retries = query("cost_save_retries", filters, **prices)
+retries = retries_soon.result()
 suggestion(
     "Stop paying twice for failed model calls",
     (f"{fmt_int(retries['total_failed'].iloc[0])} model calls failed and {fmt_int(retries['total_retried'].iloc[0])} "

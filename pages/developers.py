@@ -5,8 +5,8 @@ import altair as alt
 import streamlit as st
 
 from pages._common import (
-    chart, current_filters, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows, period_label, query, table,
-    time_bucket, time_tooltip, time_x,
+    chart, current_filters, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows, period_label, query, query_soon,
+    table, time_bucket, time_tooltip, time_x,
 )
 
 FOCUS_KEY = "who"  # the picked developer, kept in the URL next to the filters
@@ -53,8 +53,14 @@ cols[3].metric("Acceptance rate", fmt_pct(me["acceptance_rate"]), border=True,
                help=f"{fmt_int(me['edits'])} edits, {fmt_int(me['accepted_lines'])} accepted lines.")
 cols[4].metric("Cost per accepted line", fmt_usd(me["cost_per_accepted_line"]), border=True)
 
+# The developer's queries start now (one per core at a time); each is read where it is drawn.
 bucket = time_bucket(filters)
-timeline = query("developer_timeline", filters, developer=developer, bucket=bucket)
+timeline_soon = query_soon("developer_timeline", filters, developer=developer, bucket=bucket)
+heat_soon = query_soon("developer_tool_heatmap", filters, developer=developer)
+models_soon = query_soon("developer_models", filters, developer=developer)
+allocation_soon = query_soon("developer_cost_allocation", filters, developer=developer)
+sessions_soon = query_soon("developer_sessions", filters, developer=developer)
+timeline = timeline_soon.result()
 st.subheader("Usage timeline")
 if not no_rows(timeline, "usage"):
     chart(
@@ -71,7 +77,7 @@ if not no_rows(timeline, "usage"):
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Tool use by hour of day")
-    heat = query("developer_tool_heatmap", filters, developer=developer)
+    heat = heat_soon.result()
     if not no_rows(heat, "tool calls"):
         chart(
             alt.Chart(heat).mark_rect().encode(
@@ -86,7 +92,7 @@ with left:
         )
 with right:
     st.subheader("Model preference")
-    models = query("developer_models", filters, developer=developer)
+    models = models_soon.result()
     if not no_rows(models, "model usage"):
         chart(
             alt.Chart(models).mark_arc(innerRadius=50).encode(
@@ -99,7 +105,7 @@ with right:
         )
 
 st.subheader("Cost allocation by repo and model")
-allocation = query("developer_cost_allocation", filters, developer=developer)
+allocation = allocation_soon.result()
 if not no_rows(allocation, "priced usage"):
     chart(
         alt.Chart(allocation).mark_bar().encode(
@@ -112,7 +118,7 @@ if not no_rows(allocation, "priced usage"):
     )
 
 st.subheader("Sessions")
-sessions = query("developer_sessions", filters, developer=developer)
+sessions = sessions_soon.result()
 if not no_rows(sessions, "sessions"):
     table(sessions, f"sessions_{developer}.csv", column_config={
         "session_id": "Session",

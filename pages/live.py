@@ -8,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from lens_etl import budgets
-from lens_etl.config import load_settings
 from pages._alerts_ui import (
     ANOMALY_Z, ERROR_RATE_FLOOR, alert_history_table, anomaly_points, firing_alerts_panel, has_rules, rules_editor,
 )
 from pages._common import chart, current_filters, empty_state, fmt_duration, fmt_int, no_rows, query, table
+from pages._settings import app_settings
 
 INTERVALS = {"2 s": 2, "5 s": 5, "15 s": 15, "30 s": 30, "Off": None}
 ACTIVE_MINUTES = (5, 15, 30, 60)
@@ -56,7 +56,7 @@ def alerts(until: datetime) -> None:
             alert_history_table()
         return
     checks = query("live_builtin_alerts", until=until, max_error_rate=MAX_ERROR_RATE,
-                   **budgets.sql_params(budgets.load(load_settings())))
+                   **budgets.sql_params(budgets.load(app_settings())))
     st.caption(
         f"Built-in checks (no alert rules yet: add them under Alert rules below), as of {until:%Y-%m-%d %H:%M} UTC over all data: model-call "
         f"error rate in the last hour above {MAX_ERROR_RATE:.0%}; a developer's spend that day above the daily share of "

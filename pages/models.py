@@ -4,13 +4,16 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from pages._common import chart, current_filters, model_color_scale, no_rows, period_label, query, table
+from pages._common import chart, current_filters, model_color_scale, no_rows, period_label, query_soon, table
 
 filters = current_filters()
 st.title("Models")
 st.caption(f"{period_label(filters)} (UTC). Latency and tokens per request cover requests (model calls with usage).")
 
-summary = query("models_summary", filters)
+# Every query starts now (one per core at a time); each is read where it is drawn.
+summary_soon, histogram_soon = query_soon("models_summary", filters), query_soon("models_latency_histogram", filters)
+errors_soon, acceptance_soon = query_soon("models_errors", filters), query_soon("models_acceptance", filters)
+summary = summary_soon.result()
 if no_rows(summary, "model usage"):
     st.stop()
 colors = model_color_scale(summary["model"])
@@ -41,7 +44,7 @@ with right:
         "p99_ms": st.column_config.NumberColumn("p99 ≈ (ms)", format="%.0f"),
     })
 
-histogram = query("models_latency_histogram", filters)
+histogram = histogram_soon.result()
 chart(
     alt.Chart(histogram).mark_bar(opacity=0.85).encode(
         alt.X("bin_low_ms:Q", bin="binned", title="Request latency (ms, log scale)", scale=alt.Scale(type="log")),
@@ -113,7 +116,7 @@ if summary["unpriced"].any():
 left, right = st.columns(2)
 with left:
     st.subheader("Errors")
-    errors = query("models_errors", filters)
+    errors = errors_soon.result()
     chart(
         alt.Chart(summary).mark_bar().encode(
             alt.X("error_rate:Q", title="Error rate (share of model calls)", axis=alt.Axis(format="%")),
@@ -131,7 +134,7 @@ with left:
         })
 with right:
     st.subheader("Edit acceptance")
-    acceptance = query("models_acceptance", filters)
+    acceptance = acceptance_soon.result()
     if not no_rows(acceptance, "code edits"):
         chart(
             alt.Chart(acceptance).mark_bar().encode(

@@ -8,16 +8,24 @@ import streamlit as st
 from pages._alerts_ui import anomaly_points
 from pages._common import (
     chart, current_filters, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_pct,
-    fmt_usd, model_color_scale, no_rows, period_label, query, table, time_bucket, time_tooltip, time_x,
+    fmt_usd, model_color_scale, no_rows, period_label, query_soon, table, time_bucket, time_tooltip, time_x,
 )
 
 filters = current_filters()
 st.title("Overview")
 st.caption(f"{period_label(filters)} (UTC), compared with {period_label(filters.previous())}.")
 
+# Every query starts now (one per core at a time); each is read where it is drawn.
+bucket = time_bucket(filters)
+now_soon, before_soon = query_soon("overview_kpis", filters), query_soon("overview_kpis", filters.previous())
+trend_soon = query_soon("overview_trend", filters, bucket=bucket)
+share_soon = query_soon("overview_model_share", filters)
+developers_soon, tools_soon = query_soon("overview_top_developers", filters, limit=10), query_soon("overview_top_tools", filters, limit=10)
+health_soon, unpriced_soon = query_soon("overview_health"), query_soon("overview_unpriced_models")
+
 # --- KPIs ---
-now = query("overview_kpis", filters).iloc[0]
-before = query("overview_kpis", filters.previous()).iloc[0]
+now = now_soon.result().iloc[0]
+before = before_soon.result().iloc[0]
 if now["spans"] == 0:
     st.info("No spans match these filters. Widen the time range or clear a filter in the sidebar.", icon="🔎")
 
@@ -45,8 +53,7 @@ kpi(row2[3], "Cache read tokens", "cache_read_tokens", fmt_compact, help="Prompt
 kpi(row2[4], "Cache write tokens", "cache_write_tokens", fmt_compact, help="Prompt tokens written to the cache.")
 
 # --- trends ---
-bucket = time_bucket(filters)
-trend = query("overview_trend", filters, bucket=bucket)
+trend = trend_soon.result()
 left, right = st.columns(2)
 with left:
     st.subheader("Cost over time")
@@ -82,7 +89,7 @@ with right:
 left, middle, right = st.columns(3)
 with left:
     st.subheader("Model share")
-    share = query("overview_model_share", filters)
+    share = share_soon.result()
     if not no_rows(share, "model usage"):
         chart(
             alt.Chart(share).mark_arc(innerRadius=50).encode(
@@ -96,7 +103,7 @@ with left:
         )
 with middle:
     st.subheader("Top developers by cost")
-    developers = query("overview_top_developers", filters, limit=10)
+    developers = developers_soon.result()
     if not no_rows(developers, "developers"):
         chart(
             alt.Chart(developers).mark_bar().encode(
@@ -109,7 +116,7 @@ with middle:
         )
 with right:
     st.subheader("Top tools")
-    tools = query("overview_top_tools", filters, limit=10)
+    tools = tools_soon.result()
     if not no_rows(tools, "tool calls"):
         chart(
             alt.Chart(tools).mark_bar(color="#4C78A8").encode(
@@ -122,8 +129,8 @@ with right:
 
 # --- health ---
 st.subheader("System health")
-health = query("overview_health").iloc[0]
-unpriced = query("overview_unpriced_models")
+health = health_soon.result().iloc[0]
+unpriced = unpriced_soon.result()
 with st.container(border=True):
     cols = st.columns(4)
     last = health["last_ingest_at"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from pages._common import chart, current_filters, fmt_int, fmt_pct, no_rows, period_label, query, table
+from pages._common import chart, current_filters, fmt_int, fmt_pct, no_rows, period_label, query_soon, table
 
 CHAIN_TOOLS = 15
 
@@ -13,11 +13,14 @@ st.title("Tools")
 st.caption(f"{period_label(filters)} (UTC). Tool calls are TOOL spans; a model filter keeps the calls "
            "made by requests to that model.")
 
-usage = query("tools_usage", filters)
+# Every query starts now (one per core at a time); each is read where it is drawn.
+usage_soon, types_soon = query_soon("tools_usage", filters), query_soon("tools_by_type", filters)
+kpis_soon, chains_soon = query_soon("tools_kpis", filters), query_soon("tools_chains", filters, top=CHAIN_TOOLS)
+usage = usage_soon.result()
 if no_rows(usage, "tool calls"):
     st.stop()
-types = query("tools_by_type", filters)
-kpis = query("tools_kpis", filters).iloc[0]
+types = types_soon.result()
+kpis = kpis_soon.result().iloc[0]
 
 cols = st.columns(5)
 cols[0].metric("Tool calls", fmt_int(kpis["calls"]), border=True)
@@ -65,7 +68,7 @@ with right:
 st.subheader("Tool chains")
 st.caption(f"Which tool follows which within a session (consecutive tool calls by start time), among the "
            f"{CHAIN_TOOLS} most used tools. Colour: share of the row tool's next calls.")
-chains = query("tools_chains", filters, top=CHAIN_TOOLS)
+chains = chains_soon.result()
 if not no_rows(chains, "consecutive tool calls"):
     order = [t for t in usage["tool"] if t in set(chains["tool"]) | set(chains["next_tool"])]
     chart(
