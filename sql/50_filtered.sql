@@ -112,7 +112,7 @@ WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
 -- The Tools screen's sessions per tool, tool-call latency and tool chains for a window: with no filter
 -- set, from the rollups without filter dimensions (tool_sessions, tool_latency, tool_chains: from 1/2
 -- to 1/200 of the rows); otherwise from the full ones. The parameters are folded when the query is
--- planned, so only one branch is read.
+-- planned, so only one branch is read. filtered_tool_sessions: one row per (day, tool, session).
 CREATE OR REPLACE MACRO lens_unfiltered(developers, teams, models, services, repos) AS
     len(developers) = 0 AND len(teams) = 0 AND len(models) = 0 AND len(services) = 0 AND len(repos) = 0;
 
@@ -122,7 +122,7 @@ FROM tool_sessions
 WHERE event_date >= CAST(start_ts AS DATE) AND event_date < CAST(end_ts AS DATE)
   AND lens_unfiltered(developers, teams, models, services, repos)
 UNION ALL
-SELECT event_date, tool_name, session_id
+SELECT DISTINCT event_date, tool_name, session_id
 FROM filtered_session_activity(start_ts, end_ts, developers, teams, models, services, repos)
 WHERE tool_calls > 0 AND NOT lens_unfiltered(developers, teams, models, services, repos);
 
