@@ -8,19 +8,20 @@ WITH rates AS (
     SELECT unnest($rate_models) AS model, unnest($rate_providers) AS provider, unnest($rate_input) AS input_rate,
            unnest($rate_cache_read) AS cache_read_rate
 ),
-daily AS (
-    -- per day and dimension set (the grain of daily_metrics), keeping those with requests
-    SELECT developer_id, model, provider, sum(tokens_in) AS tokens_in, sum(cache_read_tokens) AS cache_read_tokens,
-           sum(cache_write_tokens) AS cache_write_tokens
+per_day AS (
+    -- per day and dimension set (the grain of daily_metrics); read once for the usage and the days
+    SELECT event_date, developer_id, model, provider, sum(tokens_in) AS tokens_in,
+           sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+           sum(requests) AS requests
     FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
-    WHERE developer_id IS NOT NULL
     GROUP BY event_date, developer_id, team, model, provider, service_name, repo_slug, project
-    HAVING sum(requests) > 0
 ),
 usage AS (
+    -- the day and dimension sets with requests
     SELECT developer_id, model, provider, sum(tokens_in) AS tokens_in, sum(cache_read_tokens) AS cache_read_tokens,
            sum(cache_write_tokens) AS cache_write_tokens
-    FROM daily
+    FROM per_day
+    WHERE developer_id IS NOT NULL AND requests > 0
     GROUP BY ALL
 ),
 developers AS (
@@ -33,7 +34,7 @@ target AS (
 ),
 data_days AS (
     SELECT greatest(date_diff('day', min(event_date), max(event_date)) + 1, 1) AS days
-    FROM filtered_metrics($start, $end, $developers, $teams, $models, $services, $repos)
+    FROM per_day
 ),
 gains AS (
     SELECT
