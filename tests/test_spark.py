@@ -82,3 +82,27 @@ def test_spark_daily_rollup_equals_duckdb_daily_metrics(spark, sample_settings: 
                 assert math.isclose(float(ours or 0), float(other or 0), rel_tol=1e-9, abs_tol=1e-12), (key, name, ours, other)
             else:
                 assert ours == other, (key, name, ours, other)
+
+
+# The rollups read from another rollup of the same day, with that rollup's view: Spark runs their
+# SQL verbatim over the rollup it reads (all days at once: they hold no day column of their own).
+DERIVED_ROLLUPS = {
+    "tool_sessions": ("session_activity", "tool_name, session_id"),
+    "tool_latency": ("latency_histogram", "tool_name, bucket"),
+    "request_latency": ("latency_histogram", "model, bucket"),
+    "tool_chains": ("tool_transitions", "from_tool, to_tool, crosses_midnight"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DERIVED_ROLLUPS))
+def test_spark_runs_the_rollups_over_rollups_verbatim(spark, sample_settings: Settings, name: str) -> None:
+    source, keys = DERIVED_ROLLUPS[name]
+    con = connect_readonly(sample_settings.duckdb_path)
+    try:
+        spark.createDataFrame(con.execute(f"SELECT * EXCLUDE (event_date) FROM {source}").df()).createOrReplaceTempView(source)
+        ours = con.execute(f"SELECT {keys}, sum(COLUMNS(* EXCLUDE (event_date, {keys}))) FROM {name} GROUP BY ALL").fetchall()
+    finally:
+        con.close()
+    query = (SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
+    theirs = [tuple(row) for row in spark.sql(query).collect()]
+    assert ours and sorted(ours, key=repr) == sorted(theirs, key=repr)
