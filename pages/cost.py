@@ -22,6 +22,8 @@ from pages._settings import app_settings
 
 EDITOR_KEY = "budget_editor"
 SAVED_KEY = "budget_saved_message"
+SHORT_PROMPT_KEY = "cost_short_prompt"
+DEFAULT_SHORT_PROMPT = 20_000
 RATE_PARAMS = ("rate_models", "rate_providers", "rate_input", "rate_cache_read", "rate_cache_write", "rate_output")
 STATUS_ICONS = {"over": "🔴 over", "at risk": "🟠 at risk", "on track": "🟢 on track"}
 
@@ -146,6 +148,13 @@ chart(alt.layer(
     ),
     data=trend,
 ).properties(height=300))
+
+# The savings queries need the models' prices and the slider's value (drawn at the bottom, read
+# from its key): started now, they run while the sections above them are drawn.
+prices = price_params(models_soon.result())
+short_tokens = st.session_state.get(SHORT_PROMPT_KEY, DEFAULT_SHORT_PROMPT)
+downshift_soon = query_soon("cost_save_model_downshift", filters, short_prompt_tokens=short_tokens, **prices)
+cache_soon, retries_soon = query_soon("cost_save_cache", filters, **prices), query_soon("cost_save_retries", filters, **prices)
 
 # --- budgets ---
 st.subheader(f"Budgets for {as_of:%B %Y}")
@@ -283,19 +292,14 @@ if not no_rows(models, "model calls"):
 # --- optimization suggestions ---
 st.subheader("Optimization suggestions")
 st.caption("Estimated monthly savings scale the range's numbers to 30 days of data, at genai-prices rates.")
-prices = price_params(models)
-
-
-
 money = {name: st.column_config.NumberColumn(label, format="$%.2f") for name, label in (
     ("cost_usd", "Cost now"), ("moved_cost_usd", "Cost if moved"), ("saving_usd", "Saving in range"),
     ("monthly_saving_usd", "Saving / month"), ("wasted_usd", "Wasted (est.)"))}
-short_tokens = st.columns([2, 3])[0].select_slider(
-    "Short prompt: fewer prompt tokens than", SHORT_PROMPT_OPTIONS, value=20_000, format_func=lambda n: f"{n:,}",
-    key="cost_short_prompt", help="Claude Code's system prompt and tool list alone are 10-15k tokens.",
+st.columns([2, 3])[0].select_slider(
+    "Short prompt: fewer prompt tokens than", SHORT_PROMPT_OPTIONS, value=DEFAULT_SHORT_PROMPT,
+    format_func=lambda n: f"{n:,}", key=SHORT_PROMPT_KEY,
+    help="Claude Code's system prompt and tool list alone are 10-15k tokens.",
 )
-downshift_soon = query_soon("cost_save_model_downshift", filters, short_prompt_tokens=short_tokens, **prices)
-cache_soon, retries_soon = query_soon("cost_save_cache", filters, **prices), query_soon("cost_save_retries", filters, **prices)
 downshift = downshift_soon.result()
 suggestion(
     "Send short prompts to a cheaper model",

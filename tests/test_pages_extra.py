@@ -178,6 +178,31 @@ def test_cost_numbers_follow_the_sidebar_filters(db: duckdb.DuckDBPyConnection, 
     assert by_developer["developer_id"].tolist() == [developer]
 
 
+def test_short_prompt_threshold_reaches_the_downshift_suggestion(db: duckdb.DuckDBPyConnection, no_budgets: Settings) -> None:
+    """The savings queries start before the slider is drawn (from its key): a moved slider must
+    still re-count the short requests at its new threshold on the rerun it causes."""
+    def short_requests(at: AppTest) -> dict[str, int]:
+        table = next(df.value for df in at.dataframe if "from_model" in df.value.columns)
+        return dict(zip(table["from_model"], table["requests"]))
+
+    def expected(at: AppTest, models: list[str], threshold: int) -> dict[str, int]:
+        start, end = window(at)
+        rows = db.execute(
+            "SELECT model, count(*) FROM spans WHERE is_request AND cost_usd IS NOT NULL AND tokens_in < ? "
+            "AND start_time >= ? AND start_time < ? AND list_contains(?, model) GROUP BY 1",
+            [threshold, start, end, models]).fetchall()
+        return dict(rows)
+
+    at = open_page("pages/cost.py")
+    before = short_requests(at)
+    assert before and before == expected(at, list(before), 20_000)
+    at.select_slider(key="cost_short_prompt").set_value(50_000).run()
+    assert_clean(at)
+    after = short_requests(at)
+    assert after == expected(at, list(after), 50_000)
+    assert sum(after.values()) > sum(before.values())
+
+
 def test_budget_saved_in_the_editor_is_persisted_and_burns_down(
     db: duckdb.DuckDBPyConnection, no_budgets: Settings,
 ) -> None:
