@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 
 from bench import synth
-from lens_etl import budgets, rollups, users, warehouse
+from lens_etl import budgets, lake as lake_module, rollups, users, warehouse
 from lens_etl.config import Settings
 from lens_etl.lake import Lake
 
@@ -303,7 +303,8 @@ def synthetic_lake(work: Path, days: int, per_day: int) -> Settings:
     data_dir = work / f"lake-{days}x{per_day}" / "data"
     settings = Settings(data_dir=data_dir)
     marker = data_dir / "synth.json"
-    wanted = {"days": days, "per_day": per_day, "end": (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat()}
+    wanted = {"days": days, "per_day": per_day, "end": (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat(),
+              "span_files": [*lake_module.ROW_GROUP_ORDER, lake_module.SPAN_ZSTD_LEVEL, *lake_module.DISTINCT_COLUMNS]}  # as Lens writes them now
     if not marker.is_file() or json.loads(marker.read_text()) != wanted:
         shutil.rmtree(data_dir, ignore_errors=True)
         synth.build_lake(settings, days, per_day)

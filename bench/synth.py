@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from lens_etl import rollups, warehouse
 from lens_etl.config import Settings
-from lens_etl.lake import FILE_SCHEMA, partition_dir, write_parquet_atomic
+from lens_etl.lake import FILE_SCHEMA, partition_dir, write_span_file
 from lens_etl.schema import SPAN_SCHEMA
 
 
@@ -497,9 +497,8 @@ def canonical_table(d: Draw, pools: Pools, run_id: str, ingested_at: datetime) -
 def _write_day(spans_dir: Path, day: date, per_day: int, seed: int, run_id: str, ingested_at: datetime) -> int:
     start_ms = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
     table = canonical_table(draw(per_day, start_ms, start_ms + DAY_MS, seed), Pools.build(), run_id, ingested_at)
-    table = table.take(pc.sort_indices(table, [("start_time", "ascending")]))  # as ingest and compaction write a day
     target = partition_dir(spans_dir, day) / f"part-{run_id}-{day.isoformat()}.parquet"
-    write_parquet_atomic(table.drop_columns(["event_date"]).cast(FILE_SCHEMA), target)
+    write_span_file(table.drop_columns(["event_date"]).cast(FILE_SCHEMA), target)  # as ingest and compaction write a day
     return table.num_rows
 
 

@@ -32,6 +32,13 @@ ROW_GROUP_ROWS = 128_000
 # them from the source again. [lens] write_buffer_mb.
 BUFFER_BYTES = 320 * 1024 * 1024
 ZSTD_LEVEL = 3  # a tenth smaller than the default level 1 at the same speed (a span file: 8.7 -> 7.3 MB per 100k)
+# Span files: row groups in time order (a time filter skips whole groups); within a group, rows of
+# one kind and tool side by side, by time, so the previews and metadata zstd sees in one page are
+# alike; span ids (all distinct) without a dictionary; a higher zstd level (writes ~3x slower,
+# reads as fast). A synthetic 100k-span day: 74.5 -> 53.7 bytes a span.
+ROW_GROUP_ORDER = ("span_kind", "tool_name", "start_time")
+SPAN_ZSTD_LEVEL = 9
+DISTINCT_COLUMNS = ("span_id",)
 
 
 TRACE_TABLES_SQL = """
@@ -86,12 +93,15 @@ def _encodings(schema: pa.Schema) -> dict[str, str]:
     return encodings
 
 
-def write_parquet_atomic(table: pa.Table, target: Path, row_group_rows: int | None = None) -> None:
-    """Write beside the target as .tmp, fsync, rename: readers see all of it or none."""
+def write_parquet_atomic(table: pa.Table, target: Path, row_group_rows: int | None = None,
+                         zstd_level: int = ZSTD_LEVEL, distinct: tuple[str, ...] = ()) -> None:
+    """Write beside the target as .tmp, fsync, rename: readers see all of it or none. Columns
+    named in `distinct` hold (nearly) only distinct strings: a dictionary would repeat them."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     encodings = _encodings(table.schema)
-    pq.write_table(table, tmp, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=row_group_rows or ROW_GROUP_ROWS,
+    encodings.update({name: "DELTA_LENGTH_BYTE_ARRAY" for name in distinct if name in table.column_names})
+    pq.write_table(table, tmp, compression="zstd", compression_level=zstd_level, row_group_size=row_group_rows or ROW_GROUP_ROWS,
                    write_statistics=True, column_encoding=encodings,
                    use_dictionary=[name for name in table.column_names if name not in encodings])
     with tmp.open("rb") as handle:
@@ -291,8 +301,8 @@ class Lake:
         journal = folder / JOURNAL
         journal.write_text(json.dumps({"output": output, "inputs": [p.name for p in inputs]}))
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW rows_in AS SELECT * FROM {parquet_files(inputs)}")
-        table = self.con.execute(f"SELECT * FROM ({select_sql}) ORDER BY start_time").to_arrow_table()
-        write_parquet_atomic(_conform(table), folder / output)
+        table = self.con.execute(f"SELECT * FROM ({select_sql})").to_arrow_table()
+        write_span_file(_conform(table), folder / output)
         for path in inputs:
             path.unlink(missing_ok=True)
         journal.unlink()
@@ -303,12 +313,19 @@ class Lake:
         return sorted(self._touched)
 
 
+def write_span_file(table: pa.Table, target: Path) -> None:
+    """One day's spans (FILE_SCHEMA) as a file: cut by time into row groups, each in ROW_GROUP_ORDER."""
+    by_time = pc.sort_indices(table, [("start_time", "ascending")])
+    keys = table.select(list(ROW_GROUP_ORDER)).take(by_time)  # the narrow columns: the wide rows move once
+    keys = keys.append_column("_group", pa.array(np.arange(table.num_rows, dtype=np.int64) // ROW_GROUP_ROWS))
+    order = pc.sort_indices(keys, [("_group", "ascending"), *((name, "ascending") for name in ROW_GROUP_ORDER)])
+    write_parquet_atomic(table.take(by_time.take(order)), target, zstd_level=SPAN_ZSTD_LEVEL, distinct=DISTINCT_COLUMNS)
+
+
 def _write_day(parts: list[pa.Table], target: Path) -> None:
-    """One day's rows of several batches (each sorted by time) as one file sorted by time."""
+    """One day's rows of several batches as one file."""
     table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-    if len(parts) > 1:
-        table = table.take(pc.sort_indices(table, [("start_time", "ascending")]))
-    write_parquet_atomic(table.cast(FILE_SCHEMA), target)
+    write_span_file(table.cast(FILE_SCHEMA), target)
 
 
 def _by_day(table: pa.Table) -> Iterator[tuple[date, pa.Table]]:

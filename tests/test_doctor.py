@@ -149,7 +149,7 @@ def test_cli_json_exit_codes(settings: Settings) -> None:
 
 def test_compaction_writes_sorted_row_groups_with_statistics(settings: Settings, monkeypatch) -> None:
     """Small row groups make several per file: each has min/max, and start_time ranges do not
-    overlap, so DuckDB can skip row groups on a time filter."""
+    overlap, so DuckDB can skip row groups on a time filter; inside each, rows are grouped for zstd."""
     monkeypatch.setattr(lake_module, "ROW_GROUP_ROWS", 8)
     day = max(_days(settings), key=lambda d: sum(f.rows for f in doctor.diagnose(settings).partitions[_days(settings).index(d)].files))
     lake = Lake(settings.spans_dir, "test")
@@ -164,3 +164,12 @@ def test_compaction_writes_sorted_row_groups_with_statistics(settings: Settings,
     starts = [meta.row_group(i).column(lake_module.FILE_SCHEMA.get_field_index("start_time")).statistics for i in range(meta.num_row_groups)]
     assert all(s.has_min_max for s in starts)
     assert all(a.max <= b.min for a, b in zip(starts, starts[1:]))
+    # within a row group, rows of one kind and tool lie together (by time), and span ids, all
+    # distinct, are not in a dictionary
+    parquet = pq.ParquetFile(path)
+    for index in range(meta.num_row_groups):
+        rows = parquet.read_row_group(index, columns=list(lake_module.ROW_GROUP_ORDER)).to_pylist()
+        keys = [tuple((row[name] is None, row[name]) for name in lake_module.ROW_GROUP_ORDER) for row in rows]
+        assert keys == sorted(keys)
+    span_id = meta.row_group(0).column(lake_module.FILE_SCHEMA.get_field_index("span_id"))
+    assert "RLE_DICTIONARY" not in span_id.encodings and "DELTA_LENGTH_BYTE_ARRAY" in span_id.encodings
