@@ -101,11 +101,29 @@ MESSAGE_MARKER = ".message.content"
 """In every record holding one of MESSAGE_KEYS (and in few others)."""
 
 
-def content_patch(messages: bool = True) -> dict:
-    """A JSON merge patch that deletes bulky content from a record, in both layouts; without
-    `messages`, only CONTENT_KEYS: for a record without MESSAGE_MARKER, the same result from a
-    patch a twentieth the size (the patch is parsed again for every record)."""
+IN_COLUMNS = ("span_id", "trace_id", "parent_id", "name", "span_kind", "start_time", "end_time", "status_code")
+"""Top-level fields a span's own columns hold as they were (ids, name, kind, times to the
+microsecond, status): `metadata` need not repeat them. Half a flat record's compressed size
+(random ids and times); the attributes, raw model names and token counts among them, stay."""
+
+
+def content_patch(messages: bool = True, nested: bool = True) -> dict:
+    """A JSON merge patch that deletes from a record what `metadata` leaves out: bulky content
+    (kept as bounded previews) and the IN_COLUMNS fields. Without `messages`, only CONTENT_KEYS of
+    the content: for a record without MESSAGE_MARKER, the same result from a patch a twentieth the
+    size (the patch is parsed again for every record). Without `nested`, the flat layout's keys
+    alone: a merge patch adds every object it names, so a flat record would gain empty ones."""
     keys = CONTENT_KEYS + (MESSAGE_KEYS if messages else ())
     patch: dict = {f"attributes.{key}": None for key in keys}
-    patch["attributes"] = {key: None for key in keys}
+    if nested:
+        patch["attributes"] = {key: None for key in keys}
+    for field in IN_COLUMNS:
+        for spec in TOP_LEVEL[field]:
+            if spec.endswith("@nested") and not nested:
+                continue
+            *parents, key = _path(spec)
+            node = patch
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[key] = None
     return patch

@@ -57,7 +57,9 @@ def fields_view_sql(nested: bool, values: dict[str, object]) -> str:
     structure, accessors = fields.record_structure(nested)
     columns = ",\n    ".join(f"coalesce({', '.join(paths)}) AS {field}_raw" for field, paths in accessors.items())
     sql = _sql("10_fields.sql").replace("{record_fields}", columns)
-    for name, value in {**values, "structure": json.dumps(structure)}.items():
+    patches = {"content_patch": json.dumps(fields.content_patch(nested=nested)),
+               "value_patch": json.dumps(fields.content_patch(messages=False, nested=nested))}
+    for name, value in {**values, **patches, "structure": json.dumps(structure)}.items():
         sql = sql.replace(f"${name}", _literal(value))
     return sql
 
@@ -77,9 +79,7 @@ class Normalizer:
         self.con.execute(redact.macro_sql("lens_redact_secrets", redact.active(context.redaction, ("secret",))))
         self.con.execute(redact.macro_sql("lens_redact_all", redact.active(context.redaction, ("secret", "pii"))))
         self.con.register("identity", context.identity.to_arrow())
-        self._content_patch = json.dumps(fields.content_patch())
-        self._value_patch = json.dumps(fields.content_patch(messages=False))
-        values = {**self._params(("max_record_bytes", "content_patch", "value_patch")), "message_marker": fields.MESSAGE_MARKER}
+        values = {**self._params(("max_record_bytes",)), "message_marker": fields.MESSAGE_MARKER}
         self._flat_fields = fields_view_sql(False, values)
         self._any_fields = fields_view_sql(True, values)
         self._keys_sql = _sql("05_keys.sql")
@@ -99,8 +99,6 @@ class Normalizer:
             "ingested_at": ctx.ingested_at.replace(tzinfo=None),
             "preview_chars": ctx.preview_chars,
             "max_record_bytes": ctx.max_record_bytes,
-            "content_patch": self._content_patch,
-            "value_patch": self._value_patch,
         }
         return {name: values[name] for name in names}
 

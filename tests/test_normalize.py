@@ -148,17 +148,29 @@ def test_previews_are_bounded_and_secrets_redacted() -> None:
 
 
 def test_every_other_attribute_is_kept_in_metadata_but_not_bulky_content() -> None:
-    span = one({**BASE, "attributes.custom.flag": True, "attributes.input.value": "big", "resource.attributes.host": "h", "attributes.app": {"version": {"major": 2}}})
+    span = one({**BASE, "attributes.custom.flag": True, "attributes.input.value": "big", "resource.attributes.host": "h",
+                "attributes.app": {"version": {"major": 2}}, "attributes.llm.model_name": "claude-sonnet-4-5-20250929",
+                "end_time": 1763900001000, "parent_id": "p0", "status_code": "OK", "status_message": "fine"})
     metadata = json.loads(span["metadata"])
     assert metadata["attributes.custom.flag"] is True and metadata["resource.attributes.host"] == "h"
     assert metadata["attributes.app"] == {"version": {"major": 2}}
     assert "attributes.input.value" not in metadata
+    # what the span's own columns hold as it was is not repeated; the raw model name and the rest stay
+    assert metadata == {"attributes.custom.flag": True, "resource.attributes.host": "h", "attributes.app": {"version": {"major": 2}},
+                        "attributes.llm.model_name": "claude-sonnet-4-5-20250929", "status_message": "fine"}
+    assert (span["span_id"], span["trace_id"], span["parent_span_id"], span["name"], span["span_kind"], span["status"]) == (
+        "s1", "t1", "p0", "litellm_request", "LLM", "OK")
+    assert (span["start_time"], span["end_time"]) == (datetime(2025, 11, 23, 12, 13, 20), datetime(2025, 11, 23, 12, 13, 21))
 
 
 def test_nested_attributes_lose_only_their_bulky_content() -> None:
     span = one({**{k: v for k, v in BASE.items() if k != "context.span_id"}, "context": {"span_id": "n1", "trace_id": "t"},
+                "status": {"code": "ERROR", "message": "boom"},
                 "attributes": {"input.value": "big", "llm.output_messages.0.message.content": "big", "custom.flag": 1}})
-    assert json.loads(span["metadata"])["attributes"] == {"custom.flag": 1}
+    metadata = json.loads(span["metadata"])
+    assert metadata["attributes"] == {"custom.flag": 1}
+    assert metadata["status"] == {"message": "boom"} and metadata.get("context", {}) == {}
+    assert (span["span_id"], span["status"]) == ("n1", "ERROR")
 
 
 def test_otlp_spans_normalize_with_resource_service_name() -> None:
