@@ -292,6 +292,9 @@ def bench_ingest(result: PartResult, work: Path, quick: bool) -> PartResult:
         result.add(f"{label} wall", done.wall_s, "s")
         result.add(f"{label} peak RSS", done.max_rss_bytes / GiB, "GiB", "< 2 GiB", done.max_rss_bytes < 2 * GiB)
         result.add(f"{label} counts as expected", float(consistent), "bool", str(expected), consistent)
+        if label == "first":  # the scale part's lake is written straight from the synthetic spans; this one by ingest
+            per_million = _folder_bytes(folder / "data" / "lake" / "spans") / MB / (spans / 1e6)
+            result.add("lake size per million spans, as ingest wrote them", per_million, "MB", "<= 50 MB", per_million <= 50)
     return result
 
 
@@ -304,7 +307,8 @@ def synthetic_lake(work: Path, days: int, per_day: int) -> Settings:
     settings = Settings(data_dir=data_dir)
     marker = data_dir / "synth.json"
     wanted = {"days": days, "per_day": per_day, "end": (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat(),
-              "span_files": [*lake_module.ROW_GROUP_ORDER, lake_module.SPAN_ZSTD_LEVEL, *lake_module.DISTINCT_COLUMNS]}  # as Lens writes them now
+              "span_files": [*lake_module.ROW_GROUP_ORDER, lake_module.SPAN_ZSTD_LEVEL, *lake_module.DISTINCT_COLUMNS],
+              "shape": synth.SHAPE}  # as Lens writes them now, from the current synthetic spans
     if not marker.is_file() or json.loads(marker.read_text()) != wanted:
         shutil.rmtree(data_dir, ignore_errors=True)
         synth.build_lake(settings, days, per_day)

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from lens_etl import rollups, warehouse
 from lens_etl.config import Settings
+from lens_etl.fields import CONTENT_KEYS, IN_COLUMNS, TOP_LEVEL
 from lens_etl.lake import FILE_SCHEMA, partition_dir, write_span_file
 from lens_etl.schema import SPAN_SCHEMA
 
@@ -85,6 +86,7 @@ WORDS = (
     "explain what you changed and why the previous implementation leaked connections under load"
 ).split()
 POOL = 256
+SHAPE = 2  # a lake built before a change to the synthetic spans is built again (bench.run's marker)
 DAY_MS = 86_400_000
 
 
@@ -432,6 +434,13 @@ def write_export(path: Path, spans: int, days: float = 30.0, seed: int = 1, chun
 # ---- a ready lake -----------------------------------------------------------------------------
 
 
+def ingest_metadata(flat: pl.DataFrame) -> pl.Series:
+    """`metadata` as ingest writes it for these flat records: each record's JSON without what the
+    span's columns hold (fields.IN_COLUMNS) and without the bulky content (kept as previews)."""
+    left_out = {spec for field in IN_COLUMNS for spec in TOP_LEVEL[field]} | {f"attributes.{key}" for key in CONTENT_KEYS}
+    return flat.select(pl.struct([c for c in flat.columns if c not in left_out]).struct.json_encode()).to_series()
+
+
 def canonical_table(d: Draw, pools: Pools, run_id: str, ingested_at: datetime) -> pa.Table:
     """The draw as canonical spans (what normalize would produce), in SPAN_SCHEMA."""
     flat = flat_frame(d, pools)
@@ -477,7 +486,7 @@ def canonical_table(d: Draw, pools: Pools, run_id: str, ingested_at: datetime) -
             "diff_ratio": np.where(edit, (d.variant % 10) / 10.0, np.nan),
             "input_preview": flat["attributes.input.value"].str.slice(0, 300),
             "output_preview": flat["attributes.output.value"].str.slice(0, 300),
-            "metadata": flat["attributes.metadata"],
+            "metadata": ingest_metadata(flat),
         }
     )
     frame = frame.with_columns(
