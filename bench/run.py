@@ -146,17 +146,36 @@ class Finished:
     stderr: str
 
 
+def _high_water_bytes(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM); 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], log_dir: Path) -> Finished:
-    """Run a child to completion; wall time and its own peak RSS (wait4 rusage, this child only)."""
+    """Run a child to completion; wall time and its own peak RSS. The peak is the child's VmHWM,
+    read every 20 ms (it only grows): wait4's ru_maxrss would also count this process's memory
+    at the fork, gigabytes once a part has built a synthetic lake."""
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
+    peak = 0
     with out_path.open("wb") as out, err_path.open("wb") as err:
         clock = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, _high_water_bytes(proc.pid))
+            time.sleep(0.02)
         wall = time.perf_counter() - clock
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return Finished(proc.returncode, wall, usage.ru_maxrss * 1024, out_path.read_text(errors="replace"),
+    return Finished(proc.returncode, wall, peak, out_path.read_text(errors="replace"),
                     err_path.read_text(errors="replace"))
 
 
