@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lens_etl import rollups, warehouse
 from lens_etl.config import Settings
