@@ -312,7 +312,7 @@ def bench_ingest(result: PartResult, work: Path, quick: bool) -> PartResult:
         result.add(f"{label} peak RSS", done.max_rss_bytes / GiB, "GiB", "< 2 GiB", done.max_rss_bytes < 2 * GiB)
         result.add(f"{label} counts as expected", float(consistent), "bool", str(expected), consistent)
         if label == "first":  # the scale part's lake is written straight from the synthetic spans; this one by ingest
-            per_million = _folder_bytes(folder / "data" / "lake" / "spans") / MB / (spans / 1e6)
+            per_million = _folder_bytes(Settings(data_dir=folder / "data").spans_dir) / MB / (spans / 1e6)
             result.add("lake size per million spans, as ingest wrote them", per_million, "MB", "<= 50 MB", per_million <= 50)
     return result
 
