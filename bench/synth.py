@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from lens_etl import rollups, warehouse
 from lens_etl.config import Settings
-from lens_etl.fields import CONTENT_KEYS, IN_COLUMNS, TOP_LEVEL
+from lens_etl.fields import CONTENT_KEYS, DERIVED_ATTRIBUTES, IN_COLUMN_ATTRIBUTES, IN_COLUMNS, TOP_LEVEL
 from lens_etl.lake import FILE_SCHEMA, partition_dir, write_span_file
 from lens_etl.schema import SPAN_SCHEMA
 
@@ -85,7 +85,7 @@ WORDS = (
     "explain what you changed and why the previous implementation leaked connections under load"
 ).split()
 POOL = 256
-SHAPE = 2  # a lake built before a change to the synthetic spans is built again (bench.run's marker)
+SHAPE = 3  # a lake built before a change to the synthetic spans is built again (bench.run's marker)
 DAY_MS = 86_400_000
 
 
@@ -435,8 +435,10 @@ def write_export(path: Path, spans: int, days: float = 30.0, seed: int = 1, chun
 
 def ingest_metadata(flat: pl.DataFrame) -> pl.Series:
     """`metadata` as ingest writes it for these flat records: each record's JSON without what the
-    span's columns hold (fields.IN_COLUMNS) and without the bulky content (kept as previews)."""
-    left_out = {spec for field in IN_COLUMNS for spec in TOP_LEVEL[field]} | {f"attributes.{key}" for key in CONTENT_KEYS}
+    span's columns hold (fields.IN_COLUMNS, IN_COLUMN_ATTRIBUTES, and the token total, which is
+    always prompt plus completion here) and without the bulky content (kept as previews)."""
+    attributes = CONTENT_KEYS + IN_COLUMN_ATTRIBUTES + DERIVED_ATTRIBUTES
+    left_out = {spec for field in IN_COLUMNS for spec in TOP_LEVEL[field]} | {f"attributes.{key}" for key in attributes}
     return flat.select(pl.struct([c for c in flat.columns if c not in left_out]).struct.json_encode()).to_series()
 
 

@@ -36,6 +36,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "provider": (A.LLM_PROVIDER, A.LLM_SYSTEM, "gen_ai.system"),
     "tokens_in": (A.LLM_TOKEN_COUNT_PROMPT, "gen_ai.usage.input_tokens"),
     "tokens_out": (A.LLM_TOKEN_COUNT_COMPLETION, "gen_ai.usage.output_tokens"),
+    "tokens_total": (A.LLM_TOKEN_COUNT_TOTAL,),
     "cache_read": (A.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ, "metadata." + LITELLM_CACHE_READ),
     "cache_write": (A.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_WRITE, "metadata." + LITELLM_CACHE_WRITE),
     "cost_total": (A.LLM_COST_TOTAL,),
@@ -104,19 +105,39 @@ MESSAGE_MARKER = ".message.content"
 IN_COLUMNS = ("span_id", "trace_id", "parent_id", "name", "span_kind", "start_time", "end_time", "status_code")
 """Top-level fields a span's own columns hold as they were (ids, name, kind, times to the
 microsecond, status): `metadata` need not repeat them. Half a flat record's compressed size
-(random ids and times); the attributes, raw model names and token counts among them, stay."""
+(random ids and times); the raw model names among the attributes stay."""
+
+IN_COLUMN_ATTRIBUTES = (A.LLM_TOKEN_COUNT_PROMPT, A.LLM_TOKEN_COUNT_COMPLETION,
+                        A.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ, A.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_WRITE)
+"""Attributes the token columns hold: each is the first place its column looks, so when present it
+is the value the column holds (token counts are whole numbers). A ninth of a synthetic span file."""
+
+DERIVED_ATTRIBUTES = (A.LLM_TOKEN_COUNT_TOTAL,)
+"""Left out of `metadata` only where the columns give it back (the total equals prompt plus
+completion tokens); a total that says something else stays."""
+
+
+def _attribute_patch(keys: tuple[str, ...], nested: bool) -> dict:
+    """A merge patch deleting these attribute keys in the flat layout (and the nested one)."""
+    patch: dict = {f"attributes.{key}": None for key in keys}
+    if nested:
+        patch["attributes"] = {key: None for key in keys}
+    return patch
+
+
+def derived_patch(nested: bool = True) -> dict:
+    """The merge patch that deletes DERIVED_ATTRIBUTES, for records whose columns give them back."""
+    return _attribute_patch(DERIVED_ATTRIBUTES, nested)
 
 
 def content_patch(messages: bool = True, nested: bool = True) -> dict:
     """A JSON merge patch that deletes from a record what `metadata` leaves out: bulky content
-    (kept as bounded previews) and the IN_COLUMNS fields. Without `messages`, only CONTENT_KEYS of
-    the content: for a record without MESSAGE_MARKER, the same result from a patch a twentieth the
-    size (the patch is parsed again for every record). Without `nested`, the flat layout's keys
-    alone: a merge patch adds every object it names, so a flat record would gain empty ones."""
-    keys = CONTENT_KEYS + (MESSAGE_KEYS if messages else ())
-    patch: dict = {f"attributes.{key}": None for key in keys}
-    if nested:
-        patch["attributes"] = {key: None for key in keys}
+    (kept as bounded previews) and what the columns hold (IN_COLUMNS, IN_COLUMN_ATTRIBUTES).
+    Without `messages`, only CONTENT_KEYS of the content: for a record without MESSAGE_MARKER,
+    the same result from a patch a twentieth the size (the patch is parsed again for every
+    record). Without `nested`, the flat layout's keys alone: a merge patch adds every object it
+    names, so a flat record would gain empty ones."""
+    patch = _attribute_patch(CONTENT_KEYS + (MESSAGE_KEYS if messages else ()) + IN_COLUMN_ATTRIBUTES, nested)
     for field in IN_COLUMNS:
         for spec in TOP_LEVEL[field]:
             if spec.endswith("@nested") and not nested:

@@ -58,7 +58,8 @@ def fields_view_sql(nested: bool, values: dict[str, object]) -> str:
     columns = ",\n    ".join(f"coalesce({', '.join(paths)}) AS {field}_raw" for field, paths in accessors.items())
     sql = _sql("10_fields.sql").replace("{record_fields}", columns)
     patches = {"content_patch": json.dumps(fields.content_patch(nested=nested)),
-               "value_patch": json.dumps(fields.content_patch(messages=False, nested=nested))}
+               "value_patch": json.dumps(fields.content_patch(messages=False, nested=nested)),
+               "derived_patch": json.dumps(fields.derived_patch(nested=nested))}
     for name, value in {**values, **patches, "structure": json.dumps(structure)}.items():
         sql = sql.replace(f"${name}", _literal(value))
     return sql

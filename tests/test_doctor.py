@@ -164,7 +164,7 @@ def test_compaction_writes_sorted_row_groups_with_statistics(settings: Settings,
     starts = [meta.row_group(i).column(lake_module.FILE_SCHEMA.get_field_index("start_time")).statistics for i in range(meta.num_row_groups)]
     assert all(s.has_min_max for s in starts)
     assert all(a.max <= b.min for a, b in zip(starts, starts[1:]))
-    # within a row group, rows of one kind and tool lie together (by time), and span ids, all
+    # within a row group, rows of one kind and tool lie together (by developer, session, time), and span ids, all
     # distinct, are not in a dictionary
     parquet = pq.ParquetFile(path)
     for index in range(meta.num_row_groups):

@@ -163,6 +163,28 @@ def test_every_other_attribute_is_kept_in_metadata_but_not_bulky_content() -> No
     assert (span["start_time"], span["end_time"]) == (datetime(2025, 11, 23, 12, 13, 20), datetime(2025, 11, 23, 12, 13, 21))
 
 
+TOKENS = {"llm.token_count.prompt": 1000.0, "llm.token_count.completion": 50, "llm.token_count.total": 1050,
+          "llm.token_count.prompt_details.cache_read": 600, "llm.token_count.prompt_details.cache_write": 100}
+
+
+@pytest.mark.parametrize("layout", ["flat", "nested"])
+def test_token_counts_the_columns_hold_are_not_repeated_in_metadata(layout: str) -> None:
+    def metadata_of(tokens: dict) -> tuple[dict, dict]:
+        attributes = {**tokens, "gen_ai.usage.input_tokens": 999, "custom.flag": 1}
+        record = ({**BASE, **{f"attributes.{k}": v for k, v in attributes.items()}} if layout == "flat"
+                  else {**BASE, "attributes": attributes})
+        span = one(record)
+        metadata = json.loads(span["metadata"])
+        return span, (metadata if layout == "flat" else {f"attributes.{k}": v for k, v in metadata["attributes"].items()})
+
+    span, metadata = metadata_of(TOKENS)
+    assert (span["tokens_in"], span["tokens_out"], span["cache_read_tokens"], span["cache_write_tokens"]) == (1000, 50, 600, 100)
+    # the columns hold them (the total is their sum); a second convention's count, not in a column, stays
+    assert metadata == {"attributes.gen_ai.usage.input_tokens": 999, "attributes.custom.flag": 1}
+    _, metadata = metadata_of({**TOKENS, "llm.token_count.total": 1234})  # a total that says more than the columns
+    assert metadata["attributes.llm.token_count.total"] == 1234
+
+
 def test_nested_attributes_lose_only_their_bulky_content() -> None:
     span = one({**{k: v for k, v in BASE.items() if k != "context.span_id"}, "context": {"span_id": "n1", "trace_id": "t"},
                 "status": {"code": "ERROR", "message": "boom"},

@@ -23,9 +23,13 @@ checked AS (
 SELECT
     source_file, line, json_problem,
     {record_fields},
-    -- Every attribute and every other key stays in `metadata`; only bulky content goes
-    -- (it is kept as bounded previews). Most records hold no message content: the shorter patch.
-    CASE WHEN json_problem IS NULL THEN CAST(
-        CASE WHEN contains(doc, $message_marker) THEN json_merge_patch(doc, $content_patch)
-             ELSE json_merge_patch(doc, $value_patch) END AS VARCHAR) END AS attributes_json
+    -- Every attribute and every other key stays in `metadata`; only bulky content goes (it is
+    -- kept as bounded previews), and what the columns hold. Most records hold no message
+    -- content: the shorter patch. A token total the columns give back (prompt + completion) goes.
+    CASE WHEN json_problem IS NULL THEN CAST(json_merge_patch(doc,
+        CASE WHEN contains(doc, $message_marker) THEN $content_patch ELSE $value_patch END,
+        CASE WHEN tokens_total_raw IS NULL
+               OR TRY_CAST(tokens_total_raw AS DOUBLE) = coalesce(TRY_CAST(tokens_in_raw AS DOUBLE), 0)
+                                                        + coalesce(TRY_CAST(tokens_out_raw AS DOUBLE), 0)
+             THEN $derived_patch ELSE '{}' END) AS VARCHAR) END AS attributes_json
 FROM checked;
