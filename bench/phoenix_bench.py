@@ -26,6 +26,7 @@ from phoenix_server import PhoenixServer, claude_code_trace, send_spans  # noqa:
 
 from lens_etl.config import Settings  # noqa: E402
 from lens_etl.follow import PhoenixSource, pull_phoenix  # noqa: E402
+from lens_etl.sources.phoenix import PhoenixClient  # noqa: E402
 
 PROJECT = "bench"
 RESULTS = Path(__file__).resolve().parent / "results" / "phoenix.json"
@@ -84,6 +85,16 @@ def measure_pull(settings: Settings, source: PhoenixSource) -> dict[str, float]:
     [summary] = pull_phoenix(settings, source)
     seconds = time.perf_counter() - started
     return {"spans": summary.read, "seconds": round(seconds, 2), "spans_per_s": round(summary.read / seconds)}
+
+
+def server_pace(url: str) -> dict[str, float]:
+    """How fast the server alone hands out the project's spans: every page Lens would ask for (same
+    page size and order), fetched and parsed, nothing else done with them. The API path's ceiling."""
+    started = time.perf_counter()
+    with PhoenixClient(url) as client:
+        spans = sum(len(page) for page in client.spans_pages(PROJECT, {}))
+    seconds = time.perf_counter() - started
+    return {"spans": spans, "seconds": round(seconds, 2), "spans_per_s": round(spans / seconds)}
 
 
 def follow_latency(server: PhoenixServer, data_dir: Path, spans: int = 100) -> dict[str, float]:
@@ -149,13 +160,14 @@ def main() -> None:
             filled = fill_database(server.db_path, wanted)
             server.start()
             settings = Settings(data_dir=root / "api", env={})
+            pace = server_pace(server.url)
             api = measure_pull(settings, PhoenixSource(server.url, (PROJECT,)))
             db = measure_pull(Settings(data_dir=root / "db", env={}),
                               PhoenixSource("", (PROJECT,), f"sqlite:///{server.db_path}"))
             latency = follow_latency(server, root / "api")
         finally:
             server.stop()
-    result = {"spans_in_phoenix": filled, "api_path": api, "db_path": db, "follow_every_1s": latency}
+    result = {"spans_in_phoenix": filled, "server_alone": pace, "api_path": api, "db_path": db, "follow_every_1s": latency}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -326,7 +326,8 @@ def synthetic_lake(work: Path, days: int, per_day: int) -> Settings:
     settings = Settings(data_dir=data_dir)
     marker = data_dir / "synth.json"
     wanted = {"days": days, "per_day": per_day, "end": (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat(),
-              "span_files": [*lake_module.ROW_GROUP_ORDER, lake_module.SPAN_ZSTD_LEVEL, *lake_module.DISTINCT_COLUMNS],
+              "span_files": [*lake_module.ROW_GROUP_ORDER, lake_module.SPAN_ZSTD_LEVEL, lake_module.SPAN_ENCODINGS,
+                             lake_module.WIDE_COLUMNS, lake_module.WIDE_ZSTD_LEVEL, lake_module.SPAN_PAGE_BYTES],
               "shape": synth.SHAPE}  # as Lens writes them now, from the current synthetic spans
     if not marker.is_file() or json.loads(marker.read_text()) != wanted:
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -85,7 +85,7 @@ WORDS = (
     "explain what you changed and why the previous implementation leaked connections under load"
 ).split()
 POOL = 256
-SHAPE = 3  # a lake built before a change to the synthetic spans is built again (bench.run's marker)
+SHAPE = 4  # a lake built before a change to the synthetic spans is built again (bench.run's marker)
 DAY_MS = 86_400_000
 
 
@@ -436,10 +436,21 @@ def write_export(path: Path, spans: int, days: float = 30.0, seed: int = 1, chun
 def ingest_metadata(flat: pl.DataFrame) -> pl.Series:
     """`metadata` as ingest writes it for these flat records: each record's JSON without what the
     span's columns hold (fields.IN_COLUMNS, IN_COLUMN_ATTRIBUTES, and the token total, which is
-    always prompt plus completion here) and without the bulky content (kept as previews)."""
+    always prompt plus completion here), without the bulky content (kept as previews) and
+    without null values. Rows with the same null columns are encoded together (a handful of
+    patterns: the kinds, with and without errors)."""
     attributes = CONTENT_KEYS + IN_COLUMN_ATTRIBUTES + DERIVED_ATTRIBUTES
     left_out = {spec for field in IN_COLUMNS for spec in TOP_LEVEL[field]} | {f"attributes.{key}" for key in attributes}
-    return flat.select(pl.struct([c for c in flat.columns if c not in left_out]).struct.json_encode()).to_series()
+    kept = [c for c in flat.columns if c not in left_out]
+    rows = flat.select(kept).with_row_index("_row").with_columns(
+        pl.concat_str([pl.col(c).is_null().cast(pl.UInt8).cast(pl.Utf8) for c in kept]).alias("_nulls"))
+    parts = []
+    for pattern in rows["_nulls"].unique().to_list():
+        present = [c for c, null in zip(kept, pattern) if null == "0"]
+        part = rows.filter(pl.col("_nulls") == pattern)
+        encoded = pl.struct(present).struct.json_encode() if present else pl.lit("{}")
+        parts.append(part.select("_row", encoded.alias("metadata")))
+    return pl.concat(parts).sort("_row")["metadata"]
 
 
 def canonical_table(d: Draw, pools: Pools, run_id: str, ingested_at: datetime) -> pa.Table:

@@ -173,3 +173,6 @@ def test_compaction_writes_sorted_row_groups_with_statistics(settings: Settings,
         assert keys == sorted(keys)
     span_id = meta.row_group(0).column(lake_module.FILE_SCHEMA.get_field_index("span_id"))
     assert "RLE_DICTIONARY" not in span_id.encodings and "DELTA_LENGTH_BYTE_ARRAY" in span_id.encodings
+    # times sorted by session jump at every session: plain, for zstd, not bit-packed deltas
+    start = meta.row_group(0).column(lake_module.FILE_SCHEMA.get_field_index("start_time"))
+    assert "DELTA_BINARY_PACKED" not in start.encodings and "PLAIN" in start.encodings

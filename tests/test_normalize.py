@@ -149,13 +149,15 @@ def test_previews_are_bounded_and_secrets_redacted() -> None:
 
 def test_every_other_attribute_is_kept_in_metadata_but_not_bulky_content() -> None:
     span = one({**BASE, "attributes.custom.flag": True, "attributes.input.value": "big", "resource.attributes.host": "h",
-                "attributes.app": {"version": {"major": 2}}, "attributes.llm.model_name": "claude-sonnet-4-5-20250929",
+                "attributes.tool.name": None, "attributes.app": {"version": {"major": 2}, "build": None},
+                "attributes.llm.model_name": "claude-sonnet-4-5-20250929",
                 "end_time": 1763900001000, "parent_id": "p0", "status_code": "OK", "status_message": "fine"})
     metadata = json.loads(span["metadata"])
     assert metadata["attributes.custom.flag"] is True and metadata["resource.attributes.host"] == "h"
     assert metadata["attributes.app"] == {"version": {"major": 2}}
     assert "attributes.input.value" not in metadata
-    # what the span's own columns hold as it was is not repeated; the raw model name and the rest stay
+    # what the span's own columns hold as it was is not repeated, nor a null (a flat export's column
+    # the span does not have); the raw model name and the rest stay
     assert metadata == {"attributes.custom.flag": True, "resource.attributes.host": "h", "attributes.app": {"version": {"major": 2}},
                         "attributes.llm.model_name": "claude-sonnet-4-5-20250929", "status_message": "fine"}
     assert (span["span_id"], span["trace_id"], span["parent_span_id"], span["name"], span["span_kind"], span["status"]) == (

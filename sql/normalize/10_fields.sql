@@ -25,8 +25,9 @@ SELECT
     {record_fields},
     -- Every attribute and every other key stays in `metadata`; only bulky content goes (it is
     -- kept as bounded previews), and what the columns hold. Most records hold no message
-    -- content: the shorter patch. A token total the columns give back (prompt + completion) goes.
-    CASE WHEN json_problem IS NULL THEN CAST(json_merge_patch(doc,
+    -- content: the shorter patch. A token total the columns give back (prompt + completion) goes,
+    -- and null values: the record is merged onto an empty object.
+    CASE WHEN json_problem IS NULL THEN CAST(json_merge_patch('{}', doc,
         CASE WHEN contains(doc, $message_marker) THEN $content_patch ELSE $value_patch END,
         CASE WHEN tokens_total_raw IS NULL
                OR TRY_CAST(tokens_total_raw AS DOUBLE) = coalesce(TRY_CAST(tokens_in_raw AS DOUBLE), 0)
