@@ -110,7 +110,7 @@ microsecond, status): `metadata` need not repeat them. Half a flat record's comp
 IN_COLUMN_ATTRIBUTES = (A.LLM_TOKEN_COUNT_PROMPT, A.LLM_TOKEN_COUNT_COMPLETION,
                         A.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ, A.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_WRITE)
 """Attributes the token columns hold: each is the first place its column looks, so when present it
-is the value the column holds (token counts are whole numbers). A ninth of a synthetic span file."""
+is the value the column holds (token counts are whole numbers). A tenth of a synthetic span file."""
 
 DERIVED_ATTRIBUTES = (A.LLM_TOKEN_COUNT_TOTAL,)
 """Left out of `metadata` only where the columns give it back (the total equals prompt plus
