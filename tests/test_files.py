@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 import pytest
 
 from lens_etl.errors import InputFileError
-from lens_etl.sources.files import layout_of, read_files, read_jsonl
+from lens_etl.sources.files import _newlines, layout_of, read_files, read_jsonl
 
 from etl_helpers import fixture
 
@@ -111,3 +111,13 @@ def test_lines_become_records_numbered_as_in_the_file(tmp_path_factory, lines: l
     got = [] if raw is None else list(zip(raw.column("line").to_pylist(),
                                           (d.rstrip("\r\n") for d in raw.column("doc").to_pylist())))
     assert got == expected
+
+
+@given(st.binary(max_size=200).map(lambda b: b.replace(b"x", b"\n")), st.integers(0, 20))
+def test_newlines_are_found_in_bytes_and_in_views_anywhere_in_their_buffer(data: bytes, skip: int) -> None:
+    expected = [i for i, byte in enumerate(data) if byte == 10]
+    assert _newlines(data).tolist() == expected
+    buffer = bytearray(b"\n" * skip + data + b"\n\n")  # newlines before and after the view's bytes
+    view = memoryview(buffer)[skip:skip + len(data)]
+    assert _newlines(view).tolist() == expected
+    assert _newlines(memoryview(bytearray(data))[:len(data)]).tolist() == expected
