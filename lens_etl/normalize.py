@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,6 +70,10 @@ def _literal(value: object) -> str:
     return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
 
+def _empty_batch() -> NormalizedBatch:
+    return NormalizedBatch(SPAN_SCHEMA.empty_table(), DEAD_LETTER_SCHEMA.empty_table(), 0, 0, 0)
+
+
 class Normalizer:
     """Holds one in-memory DuckDB connection with the macros, identity and price cache."""
 
@@ -123,7 +128,7 @@ class Normalizer:
         cannot take (a record no rule foresaw) is halved until the records at fault are alone:
         they become dead letters with the error, and the rest of the batch still lands."""
         if raw.num_rows == 0:  # every record was in the lake already
-            return NormalizedBatch(SPAN_SCHEMA.empty_table(), DEAD_LETTER_SCHEMA.empty_table(), 0, 0, 0)
+            return _empty_batch()
         try:
             return self._normalize_batch(raw)
         except duckdb.Error as exc:
@@ -191,23 +196,38 @@ WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 class NormalizerPool:
-    """Several normalizers, each on its own connection; `submit` hands a batch to a free one."""
+    """Several normalizers, each on its own connection; `submit` hands a batch to a free one.
+    Each is made when first needed: a re-ingest of spans the lake holds needs none of them."""
 
     def __init__(self, context: NormalizeContext, workers: int = WORKERS) -> None:
         self.workers = workers
-        self.keyer = Normalizer(context)  # the caller's thread: the cheap key parse before dedupe
-        self._free: queue.SimpleQueue[Normalizer] = queue.SimpleQueue()
-        self._all = [Normalizer(context, threads=1) for _ in range(workers)]
-        for normalizer in self._all:
-            self._free.put(normalizer)
+        self.context = context
+        self._keyer: Normalizer | None = None
+        self._free: queue.SimpleQueue[Normalizer | None] = queue.SimpleQueue()
+        self._all: list[Normalizer] = []
+        for _ in range(workers):
+            self._free.put(None)  # a place for one, made by the first batch that takes it
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="normalize")
 
     def keys(self, raw: pa.Table) -> pa.Table:
-        return self.keyer.keys(raw)
+        """The caller's thread: the cheap key parse before dedupe."""
+        if self._keyer is None:
+            self._keyer = self._made(Normalizer(self.context))
+        return self._keyer.keys(raw)
+
+    def _made(self, normalizer: Normalizer) -> Normalizer:
+        with self._lock:
+            self._all.append(normalizer)
+        return normalizer
 
     def _run(self, raw: pa.Table) -> NormalizedBatch:
+        if raw.num_rows == 0:  # every record was in the lake already
+            return _empty_batch()
         normalizer = self._free.get()
         try:
+            if normalizer is None:
+                normalizer = self._made(Normalizer(self.context, threads=1))
             return normalizer.normalize(raw)
         finally:
             self._free.put(normalizer)
@@ -217,5 +237,5 @@ class NormalizerPool:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for normalizer in (self.keyer, *self._all):
+        for normalizer in self._all:
             normalizer.close()

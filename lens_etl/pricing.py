@@ -13,8 +13,9 @@ from functools import lru_cache
 from typing import Iterable
 
 import pyarrow as pa
-from genai_prices import Usage, calc_price
-from genai_prices.types import TieredPrices
+
+# genai_prices is imported where a price is first asked for: loading its price database takes a
+# tenth of a second, which a run of spans the lake already holds never needs.
 
 MAX_TOKENS = 2**62
 
@@ -33,12 +34,17 @@ class TierRates:
 
 
 def _price(model: str, provider: str | None, **usage: int) -> Decimal:
+    from genai_prices import Usage, calc_price
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return calc_price(Usage(**usage), model, provider_id=provider or None).total_price
 
 
 def _tier_starts(model: str, provider: str | None) -> list[int]:
+    from genai_prices import Usage, calc_price
+    from genai_prices.types import TieredPrices
+
     model_price = calc_price(Usage(input_tokens=1), model, provider_id=provider or None).model_price
     starts = {
         tier.start

@@ -99,12 +99,17 @@ def test_layout_is_known_from_the_name() -> None:
 
 
 @given(st.lists(st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=40),
-                          st.sampled_from(["", "  ", "\t", " {}", "\x0b", " \x0c ", "{\"a\": \"é✓\"}"])), max_size=30),
-       st.sampled_from(["\n", "\r\n"]), st.booleans())
+                          st.sampled_from(["", "  ", "\t", " {}", "\x0b", " \x0c ", "{\"a\": \"é✓\"}"]),
+                          st.integers(60, 9000).map(lambda n: "{" + "x" * n + "}")), max_size=30),
+       st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans())
 @settings(max_examples=200, deadline=None)
-def test_lines_become_records_numbered_as_in_the_file(tmp_path_factory, lines: list[str], ending: str, last_newline: bool) -> None:
-    path = tmp_path_factory.mktemp("lines") / "export.jsonl"
-    path.write_bytes((ending.join(lines) + (ending if last_newline and lines else "")).encode("utf-8"))
+def test_lines_become_records_numbered_as_in_the_file(tmp_path_factory, lines: list[str], ending: str, last_newline: bool,
+                                                     zipped: bool) -> None:
+    # plain files are read through mapped windows of the file, gzip through buffers; blocks of 64
+    # bytes put block edges everywhere, and some lines are longer than a block (or a page)
+    path = tmp_path_factory.mktemp("lines") / ("export.jsonl.gz" if zipped else "export.jsonl")
+    data = (ending.join(lines) + (ending if last_newline and lines else "")).encode("utf-8")
+    path.write_bytes(gzip.compress(data) if zipped else data)
     batches = list(read_jsonl(path, batch_bytes=64))
     raw = pa.concat_tables(batches) if batches else None
     expected = [(n, line) for n, line in enumerate(lines, start=1) if line.strip(" \t")]  # blank: spaces and tabs only
@@ -113,9 +118,9 @@ def test_lines_become_records_numbered_as_in_the_file(tmp_path_factory, lines: l
     assert got == expected
 
 
-@given(st.binary(max_size=200).map(lambda b: b.replace(b"x", b"\n")), st.integers(0, 20))
-def test_newlines_are_found_up_to_the_end_of_the_whole_lines(data: bytes, tail: int) -> None:
+@given(st.binary(max_size=200).map(lambda b: b.replace(b"x", b"\n")), st.integers(0, 20), st.integers(0, 20))
+def test_newlines_are_found_between_the_ends_of_the_block(data: bytes, head: int, tail: int) -> None:
     expected = [i for i, byte in enumerate(data) if byte == 10]
-    assert _newlines(data, len(data)).tolist() == expected
-    buffer = bytearray(data + b"\n" * tail)  # newlines past the end are not the block's
-    assert _newlines(buffer, len(data)).tolist() == expected
+    assert _newlines(data, 0, len(data)).tolist() == expected
+    buffer = bytearray(b"\n" * head + data + b"\n" * tail)  # newlines outside the block are not its own
+    assert _newlines(buffer, head, head + len(data)).tolist() == expected

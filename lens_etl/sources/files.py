@@ -10,8 +10,11 @@ import csv
 import gzip
 import io
 import json
+import mmap
+import os
+import stat
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator, Union
 
 import duckdb
 import numpy as np
@@ -24,6 +27,7 @@ from .otlp import otlp_records
 from .raw import raw_arrays, raw_table, rows_as_json, without_nan
 
 Progress = Callable[[int], None]
+Buffer = Union[bytes, bytearray, mmap.mmap]
 ROWS_PER_BATCH = 50_000
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
 
@@ -55,24 +59,25 @@ def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
 WHITESPACE = np.array([9, 10, 13, 32], dtype=np.uint8)
 
 
-def _newlines(text: bytes | bytearray, end: int) -> np.ndarray:
-    """Offsets of every newline in text[:end], memchr from one to the next in place: on lines of
-    JSON twice as fast as numpy's compare-then-scan, which builds a mask as large as the block."""
+def _newlines(text: Buffer, start: int, end: int) -> np.ndarray:
+    """Offsets of every newline in text[start:end], from start, memchr from one to the next in
+    place: on lines of JSON twice as fast as numpy's compare-then-scan, which builds a mask as large
+    as the block."""
     found = []
-    at = text.find(b"\n", 0, end)
+    at = text.find(b"\n", start, end)
     while at != -1:
         found.append(at)
         at = text.find(b"\n", at + 1, end)
-    return np.array(found, dtype=np.int64)
+    return np.array(found, dtype=np.int64) - start
 
 
-def _lines_table(name: str, buffer: bytes | bytearray, end: int, first_line: int) -> tuple[pa.Table, int]:
-    """The whole lines in buffer[:end] as one string per line, without copying them: the Arrow array
+def _lines_table(name: str, buffer: Buffer, start: int, end: int, first_line: int) -> tuple[pa.Table, int]:
+    """The lines in buffer[start:end] as one string per line, without copying them: the Arrow array
     points into the buffer at each line's start (a line keeps its newline; JSON ignores it). Blank
     lines are not records; invalid UTF-8 is replaced, as a text reader would. Also: how many lines."""
-    block = memoryview(buffer)[:end]
+    block = memoryview(buffer)[start:end]
     data = np.frombuffer(block, dtype=np.uint8)
-    starts = np.concatenate(([0], _newlines(buffer, end) + 1))
+    starts = np.concatenate(([0], _newlines(buffer, start, end) + 1))
     offsets = np.append(starts, len(data)).astype(np.int64 if len(data) >= 2**31 else np.int32)
     kind = pa.LargeStringArray if len(data) >= 2**31 else pa.StringArray
     lines = kind.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(block))
@@ -80,7 +85,7 @@ def _lines_table(name: str, buffer: bytes | bytearray, end: int, first_line: int
         lines.validate(full=True)  # UTF-8 checked in place
     except pa.ArrowInvalid:
         text = bytes(block).decode("utf-8", errors="replace").encode("utf-8")
-        return _lines_table(name, text, len(text), first_line)
+        return _lines_table(name, text, 0, len(text), first_line)
     keep = starts < len(data)  # a trailing newline leaves an empty last line
     first_bytes = data[np.minimum(starts, len(data) - 1)] if len(data) else np.zeros(len(starts), np.uint8)
     for i in np.flatnonzero(keep & np.isin(first_bytes, WHITESPACE)):  # rare: a line that starts with whitespace
@@ -92,33 +97,66 @@ def _lines_table(name: str, buffer: bytes | bytearray, end: int, first_line: int
     return raw_arrays(name, numbers, lines.cast(pa.string())), len(starts)
 
 
+def _mapped_blocks(handle: IO[bytes], batch_bytes: int) -> Iterator[tuple[mmap.mmap, int, int, int]]:
+    """An uncompressed file's whole lines in blocks of about `batch_bytes`, each a window of the
+    file mapped from the page cache: (window, start, end, file offset of end). Reading into fresh
+    buffers costs more than parsing the keys of a re-ingest (the kernel zeroes every new page, then
+    the read copies into it); a window is unmapped once no batch points into it."""
+    size = os.fstat(handle.fileno()).st_size
+    position = 0
+    while position < size:
+        base = position - position % mmap.ALLOCATIONGRANULARITY
+        want = batch_bytes
+        while True:
+            length = min(size - base, position - base + want)
+            window = mmap.mmap(handle.fileno(), length, access=mmap.ACCESS_READ, offset=base)
+            last = base + length == size
+            cut = window.rfind(b"\n", position - base, length)
+            if cut >= 0 or last:
+                break
+            window.close()
+            want *= 2  # one line longer than a block
+        end = (length - 1 if window[length - 1:length] == b"\n" else length) if last else cut
+        yield window, position - base, end, base + end
+        position = base + end + 1
+
+
+def _read_blocks(stream: IO[bytes], batch_bytes: int) -> Iterator[tuple[bytearray, int, int, int]]:
+    """A compressed file's whole lines in blocks of about `batch_bytes`, each read into a buffer of
+    its own that its batch's strings point into: (buffer, 0, end, bytes of the file read)."""
+    carry = b""
+    while True:
+        buffer = bytearray(len(carry) + batch_bytes)
+        buffer[:len(carry)] = carry
+        got = stream.readinto(memoryview(buffer)[len(carry):])
+        end = len(carry) + got
+        if not end:
+            return
+        cut = buffer.rfind(b"\n", 0, end) if got else end
+        if cut < 0:  # one line longer than a chunk: keep reading
+            carry = bytes(buffer[:end])
+            continue
+        carry = bytes(buffer[cut + 1:end])
+        yield buffer, 0, cut, -1
+        if not got:
+            return
+
+
 def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
-    """Newline-delimited JSON in chunks of about `batch_bytes`; blank lines are not records. Each
-    chunk is read into a buffer of its own that its batch's strings point into (no copies)."""
+    """Newline-delimited JSON in chunks of about `batch_bytes`; blank lines are not records. The
+    batches' strings point into the file's mapped pages, or for gzip into the decompressed chunk."""
     stream, raw = _open_binary(path)
     name = str(path)
     line_no = 1
-    carry = b""
     try:
-        while True:
-            buffer = bytearray(len(carry) + batch_bytes)
-            buffer[:len(carry)] = carry
-            got = stream.readinto(memoryview(buffer)[len(carry):])
-            end = len(carry) + got
-            if not end:
-                break
-            cut = buffer.rfind(b"\n", 0, end) if got else end
-            if cut < 0:  # one line longer than a chunk: keep reading
-                carry = bytes(buffer[:end])
-                continue
-            carry = bytes(buffer[cut + 1:end])
-            table, lines = _lines_table(name, buffer, cut, line_no)
+        mappable = stream is raw and stat.S_ISREG(os.fstat(raw.fileno()).st_mode)  # not gzip, not a pipe
+        blocks = _mapped_blocks(raw, batch_bytes) if mappable else _read_blocks(stream, batch_bytes)
+        for buffer, start, end, done in blocks:
+            table, lines = _lines_table(name, buffer, start, end, line_no)
             line_no += lines
             if table.num_rows:
                 yield table
-            progress(raw.tell())
-            if not got:
-                break
+            progress(done if done >= 0 else raw.tell())
     except (OSError, EOFError) as exc:
         raise InputFileError(f"{path}: cannot read after line {line_no - 1}: {exc}") from exc
     finally:
