@@ -11,7 +11,7 @@ import os
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -116,6 +116,9 @@ def write_parquet_atomic(table: pa.Table, target: Path, row_group_rows: int | No
     os.replace(tmp, target)
 
 
+EPOCH = date(1970, 1, 1)  # day 0 of Arrow's date32
+
+
 class Lake:
     """The span lake under one root; remembers the span ids of the partitions it touched."""
 
@@ -126,6 +129,7 @@ class Lake:
         self.root.mkdir(parents=True, exist_ok=True)
         self._seq = 0
         self._loaded: set[date] = set()
+        self._ids_by_hash: dict[date, tuple[np.ndarray, pa.Array]] = {}  # a day's id hashes, sorted, and its ids in that order
         self._traced: set[date] = set()
         self._touched: set[date] = set()
         self.con = duckdb.connect()
@@ -191,14 +195,21 @@ class Lake:
             journal.unlink()
 
     def _load_ids(self, days: list[date]) -> None:
-        """Span ids of partitions not yet seen."""
+        """Span ids of partitions not yet seen: into `known` (what a write checks), and each day's
+        sorted by their hash (what `known()` looks a batch's keys up in)."""
         for day in days:
             if day in self._loaded:
                 continue
             self._loaded.add(day)
             paths = [str(p) for p in self.files(day)]
             if paths:
-                self.con.execute(f"INSERT INTO known SELECT span_id FROM {parquet_files(paths)}")
+                ids = self.con.execute(f"SELECT hash(span_id) AS span_hash, span_id FROM {parquet_files(paths)}").to_arrow_table()
+                self.con.register("day_ids", ids)
+                self.con.execute("INSERT INTO known SELECT span_id FROM day_ids")
+                self.con.unregister("day_ids")
+                hashes = ids["span_hash"].to_numpy()
+                order = np.argsort(hashes)
+                self._ids_by_hash[day] = (hashes[order], ids["span_id"].take(order).combine_chunks())
 
     def _load_traces(self) -> None:
         """Which traces know their session, in every partition whose ids were loaded: needed only
@@ -226,21 +237,29 @@ class Lake:
             self._rewrite(day, self.files(day), FILL_FROM_TRACES_SQL.format(source="rows_in"))
         self.con.execute("DELETE FROM provisional WHERE trace_id IN (SELECT trace_id FROM trace_info)")
 
-    def known(self, keys: pa.Table) -> pa.Array:
-        """For each (span_id, event_date), whether the lake already holds that span."""
+    def known(self, keys: pa.Table) -> np.ndarray:
+        """For each (span_id, span_hash, event_date) of a batch (`sql/normalize/05_keys.sql`),
+        whether the lake already holds that span on that day. A join would scan every id loaded,
+        for every batch; a binary search of the day's sorted hashes, confirmed by the id itself
+        (two ids may share a hash), touches only the batch's own. A span with the same id on
+        another day is still counted as a duplicate when it is written."""
         days = [d for d in pc.unique(keys[PARTITION_COLUMN]).to_pylist() if d is not None]
         self._load_ids(days)
-        # An inner join, so the batch (not the lake's million ids) is the hashed side.
-        self.con.register("keys", keys.select(["span_id"]).append_column("_row", pa.array(np.arange(keys.num_rows))))
-        try:
-            rows = self.con.execute(
-                "SELECT DISTINCT k._row FROM keys AS k JOIN known USING (span_id)"
-            ).to_arrow_table().column(0).to_numpy()
-        finally:
-            self.con.unregister("keys")
-        mask = np.zeros(keys.num_rows, dtype=bool)
-        mask[rows] = True
-        return pa.array(mask)
+        found = np.zeros(keys.num_rows, dtype=bool)
+        hashes = keys["span_hash"].fill_null(0).to_numpy()
+        day_numbers = keys[PARTITION_COLUMN].cast(pa.int32()).fill_null(-1).to_numpy()
+        by_day = np.argsort(day_numbers, kind="stable")
+        for rows in np.split(by_day, np.flatnonzero(np.diff(day_numbers[by_day])) + 1):
+            index = self._ids_by_hash.get(EPOCH + timedelta(days=int(day_numbers[rows[0]]))) if len(rows) else None
+            if index is None:  # no day, or a day the lake does not hold
+                continue
+            day_hashes, day_ids = index
+            rows = rows[np.argsort(hashes[rows])]  # the lookups walk the day's hashes in order: fewer cache misses
+            at = np.minimum(np.searchsorted(day_hashes, hashes[rows]), len(day_hashes) - 1)
+            hit = day_hashes[at] == hashes[rows]
+            same = pc.fill_null(pc.equal(day_ids.take(at[hit]), keys["span_id"].take(rows[hit])), False)
+            found[rows[hit][same.to_numpy(zero_copy_only=False)]] = True
+        return found
 
     def write(self, spans: pa.Table) -> WriteResult:
         """Append the spans the lake does not hold yet; duplicates (in the batch too) are counted."""

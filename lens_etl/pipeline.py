@@ -191,7 +191,7 @@ def ingest(
             except Exception as exc:  # the source failed: what it gave so far still lands
                 source_failure = exc
                 break
-            new = raw.filter(pc.invert(lake.known(normalizers.keys(raw)))) if prefilter else raw
+            new = raw.filter(~lake.known(normalizers.keys(raw))) if prefilter else raw
             in_flight.append((seq, raw.num_rows, raw.num_rows - new.num_rows, normalizers.submit(new)))
             if len(in_flight) >= normalizers.workers:  # the next batch normalizes while one loads
                 load(*in_flight.popleft())

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -224,3 +225,32 @@ def test_read_ahead_stops_the_source_when_the_caller_stops() -> None:
     assert next(reader) == 0
     reader.close()
     assert closed.wait(timeout=10)
+
+
+def test_the_lake_knows_a_span_by_its_id_on_its_day_and_nothing_else(tmp_path: Path) -> None:
+    """The key lookup before normalization: a hash match is confirmed by the id itself."""
+    settings = settings_for(tmp_path)
+    export = tmp_path / "e.jsonl"
+    write_export(export, 40, days=2)
+    ingest(settings, "file", "x", read_files([export], settings.batch_bytes))
+    lake = Lake(settings.spans_dir, "check")
+    day_of = dict(lake.con.execute(
+        f"SELECT span_id, event_date FROM read_parquet('{settings.spans_dir}/*/*.parquet', hive_partitioning = true)").fetchall())
+    other_day = {d: e for d, e in zip(sorted(set(day_of.values())), sorted(set(day_of.values()), reverse=True))}
+    hash_of = lambda span_id: lake.con.execute("SELECT hash($s)", {"s": span_id}).fetchone()[0]  # noqa: E731
+    rows = [
+        ("span-00000001", hash_of("span-00000001"), day_of["span-00000001"], True),  # held on that day
+        ("span-00000002", hash_of("span-00000002"), other_day[day_of["span-00000002"]], False),  # another day
+        ("SPAN-00000003", hash_of("SPAN-00000003"), day_of["span-00000003"], False),  # ids are case-sensitive
+        ("span-99999999", hash_of("span-00000004"), day_of["span-00000004"], False),  # a hash shared, not the id
+        ("span-00000005", hash_of("span-00000005"), None, False),  # no day
+        (None, hash_of(None), day_of["span-00000006"], False),  # no id
+        ("span-00000007", hash_of("span-00000007"), day_of["span-00000007"], True),
+    ]
+    keys = pa.table({"span_id": pa.array([r[0] for r in rows], pa.string()),
+                     "span_hash": pa.array([r[1] for r in rows], pa.uint64()),
+                     "event_date": pa.array([r[2] for r in rows], pa.date32())})
+    try:
+        assert lake.known(keys).tolist() == [r[3] for r in rows]
+    finally:
+        lake.close()
