@@ -296,11 +296,16 @@ def bench_ingest(result: PartResult, work: Path, quick: bool) -> PartResult:
            "ingest", "files", str(export)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result.details.update(spans=spans, export_bytes=size, bytes_per_span=round(size / spans), command=" ".join(cmd))
-    for label, goal in (("first", 150_000), ("re-ingest", 300_000)):
-        done = run_measured(cmd, REPO, env, folder / f"log-{label}")
+    # A re-ingest takes a few seconds, and a shared machine's speed drifts by a tenth from one
+    # minute to the next: three runs (each changes nothing), the median reported.
+    for label, goal, runs in (("first", 150_000, 1), ("re-ingest", 300_000, 3)):
+        attempts = [run_measured(cmd, REPO, env, folder / f"log-{label}-{n}") for n in range(1, runs + 1)]
+        failed = [a for a in attempts if a.returncode != 0]
+        done = failed[0] if failed else sorted(attempts, key=lambda a: a.wall_s)[len(attempts) // 2]
         rate = spans / done.wall_s
         counts = _counts(done.stdout)
-        result.details[label] = {"wall_s": round(done.wall_s, 2), "returncode": done.returncode, "counts": counts,
+        result.details[label] = {"wall_s": round(done.wall_s, 2), "walls_s": [round(a.wall_s, 2) for a in attempts],
+                                 "returncode": done.returncode, "counts": counts,
                                  "max_rss_bytes": done.max_rss_bytes, "summary": done.stdout.strip().splitlines()[-1:],
                                  "stderr_tail": done.stderr.strip().splitlines()[-3:] if done.returncode else []}
         if done.returncode != 0:
