@@ -13,12 +13,12 @@ import time
 import uuid
 from collections import deque
 from concurrent.futures import Future
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import alerts, ledger, retention, rollups, warehouse
 from .config import Settings
@@ -179,19 +179,26 @@ def ingest(
         if on_batch:
             on_batch(summary)
 
+    def keyed(batches: Iterable[pa.Table]) -> Iterator[tuple[pa.Table, pa.Table | None]]:
+        """Each batch with its records' keys, parsed on a thread of their own while the batch
+        before is looked up in the lake and the batch after is read."""
+        with closing(read_ahead(batches)) as reading:
+            for raw in reading:
+                yield raw, normalizers.keys(raw) if prefilter else None
+
     in_flight: deque[tuple[int, int, int, Future[NormalizedBatch]]] = deque()
     source_failure: Exception | None = None
     try:
-        reading = read_ahead(batches)
+        reading = read_ahead(keyed(batches))
         for seq in itertools.count(1):
             try:
-                raw = next(reading)
+                raw, keys = next(reading)
             except StopIteration:
                 break
             except Exception as exc:  # the source failed: what it gave so far still lands
                 source_failure = exc
                 break
-            new = raw.filter(~lake.known(normalizers.keys(raw))) if prefilter else raw
+            new = raw.filter(~lake.known(keys)) if keys is not None else raw
             in_flight.append((seq, raw.num_rows, raw.num_rows - new.num_rows, normalizers.submit(new)))
             if len(in_flight) >= normalizers.workers:  # the next batch normalizes while one loads
                 load(*in_flight.popleft())
