@@ -83,34 +83,18 @@ CREATE OR REPLACE VIEW cost_savings AS
 SELECT * FROM {{cost_savings}}
 WHERE lens_in_scope(developer_id, team);
 
--- filter_values: the values of each filter dimension per day, the day's bounds, unpriced models.
+-- filter_values: the values of each filter dimension per day, the day's bounds, unpriced models,
+-- added up over the developers and teams in scope (all of them but in a developer's own session).
 CREATE OR REPLACE VIEW filter_values AS
--- A developer's session (lens_scoped(), see 00_spans.sql) gets the same rows computed from their
--- own spans (as sql/rollups/filter_values.sql does per day): the rollup names everyone. The
--- variable is folded when the query is planned, so the other branch costs nothing.
-SELECT * FROM {{filter_values}}
-WHERE NOT lens_scoped()
-UNION ALL BY NAME
 SELECT
     event_date,
     dimension,
     value,
-    count(*) AS spans,
-    coalesce(sum(tokens_total), 0) AS tokens,
-    min(start_time) AS first_start,
-    max(start_time) AS last_start,
-    max(ingested_at) AS last_ingested
-FROM spans,
-LATERAL (VALUES
-    ('(all)', NULL),
-    ('developers', developer_id),
-    ('teams', team),
-    ('models', model),
-    ('services', service_name),
-    ('repos', repo_slug),
-    ('sources', source),
-    ('projects', project),
-    ('unpriced_model', CASE WHEN price_status = 'unknown_model' THEN coalesce(model, '') END)
-) AS d(dimension, value)
-WHERE lens_scoped() AND (dimension = '(all)' OR value IS NOT NULL)
+    CAST(sum(spans) AS BIGINT) AS spans,
+    CAST(sum(tokens) AS BIGINT) AS tokens,
+    min(first_start) AS first_start,
+    max(last_start) AS last_start,
+    max(last_ingested) AS last_ingested
+FROM {{filter_values}}
+WHERE lens_in_scope(developer_id, team)
 GROUP BY ALL;

@@ -223,3 +223,31 @@ def test_the_cost_screen_offers_exactly_the_rollups_prompt_thresholds() -> None:
     thresholds = re.search(r"list_filter\(\[([0-9, ]+)\]", sql).group(1)
     assert tuple(int(x) for x in thresholds.split(",")) == SHORT_PROMPT_OPTIONS
     assert "INTERVAL 300 SECOND" in sql and RETRY_WITHIN_S == 300
+
+
+FILTER_VALUES_OF_SPANS = """
+SELECT event_date, dimension, value, count(*), coalesce(sum(tokens_total), 0), min(start_time), max(start_time), max(ingested_at)
+FROM spans, LATERAL (VALUES ('(all)', NULL), ('developers', developer_id), ('teams', team), ('models', model),
+    ('services', service_name), ('repos', repo_slug), ('sources', source), ('projects', project),
+    ('unpriced_model', CASE WHEN price_status = 'unknown_model' THEN coalesce(model, '') END)) AS d(dimension, value)
+WHERE (dimension = '(all)' OR value IS NOT NULL) {and_developer}
+GROUP BY ALL
+"""
+
+
+def test_filter_values_are_everyones_or_a_developers_own(con: duckdb.DuckDBPyConnection) -> None:
+    """The sidebar's values and the data's bounds: everyone's, and in a developer's own session
+    theirs alone, added up from the rollup (which keeps them per developer and team)."""
+    view = "SELECT event_date, dimension, value, spans, tokens, first_start, last_start, last_ingested FROM filter_values"
+    assert sorted(con.execute(view).fetchall()) == sorted(con.execute(FILTER_VALUES_OF_SPANS.format(and_developer="")).fetchall())
+    developer = con.execute("SELECT developer_id FROM spans GROUP BY 1 ORDER BY count(*) LIMIT 1").fetchone()[0]
+    own = sorted(con.execute(FILTER_VALUES_OF_SPANS.format(and_developer="AND developer_id = $d"), {"d": developer}).fetchall())
+    cursor = con.cursor()
+    cursor.execute("SET VARIABLE lens_scoped = true")
+    cursor.execute("SET VARIABLE lens_scope_developers = $d", {"d": [developer]})
+    try:
+        scoped = sorted(cursor.execute(view).fetchall())
+    finally:
+        cursor.execute("RESET VARIABLE lens_scoped")
+        cursor.execute("RESET VARIABLE lens_scope_developers")
+    assert scoped == own and 0 < len(own) < len(con.execute(view).fetchall())
