@@ -45,6 +45,16 @@ SELECT * EXCLUDE (hour, tool_name)
 FROM filtered_hourly(greatest(CAST(CAST(end_ts AS DATE) AS TIMESTAMP), CAST(lens_first_whole_day(start_ts) AS TIMESTAMP)), end_ts,
                      developers, teams, models, services, repos);
 
+-- filtered_trend: filtered_metrics' measures with a `bucket` column at the grain asked for ('hour'
+-- or 'day'): by the day from filtered_metrics (whole days from daily_metrics), by the hour from
+-- hourly_metrics. The other side's window is empty, so its files are not read.
+CREATE OR REPLACE MACRO filtered_trend(grain, start_ts, end_ts, developers, teams, models, services, repos) AS TABLE
+SELECT CAST(event_date AS TIMESTAMP) AS bucket, *
+FROM filtered_metrics(start_ts, CASE WHEN grain = 'day' THEN end_ts ELSE start_ts END, developers, teams, models, services, repos)
+UNION ALL BY NAME
+SELECT hour AS bucket, * EXCLUDE (hour, tool_name)
+FROM filtered_hourly(CASE WHEN grain = 'day' THEN end_ts ELSE start_ts END, end_ts, developers, teams, models, services, repos);
+
 -- The first day a month-to-date and a 7-day run-rate ending on as_of read (the Cost screen):
 -- a plain expression of a parameter, so the rollup files outside it are never opened.
 CREATE OR REPLACE MACRO lens_month_and_week_start(as_of) AS

@@ -160,6 +160,10 @@ def test_rollup_query_gives_the_raw_numbers(con: duckdb.DuckDBPyConnection, name
         variants = [{"short_prompt_tokens": t} for t in (SHORT_PROMPT_OPTIONS if name == "cost_save_model_downshift" else (20_000,))]
         if name == "sessions_list":  # the first rows of each order the page offers
             variants += [{"short_prompt_tokens": 20_000, "sort_by": order, "max_sessions": 25} for order in SESSION_SORTS]
+        if "$bucket" in sql:  # daily points read other rollups than hourly ones, and part days by the hour
+            variants += [{**variant, "bucket": "hour"} for variant in variants]
+            variants += [{**variant, "start": params["start"] + timedelta(hours=13), "end": params["end"] - timedelta(hours=5)}
+                         for variant in variants]
         for variant in variants:
             compare_with_dropped(con, name, raw_sql, sql, {**params, **variant})
 

@@ -1,13 +1,13 @@
 -- Screen: Overview, cost and request trends. Grain: one row per (time bucket, model);
 -- $bucket is 'hour' or 'day'. Spans without a model (tool calls) count only toward cost.
--- Rollup: hourly_metrics (buckets from its hour).
+-- Rollup: daily_metrics by the day, hourly_metrics by the hour (filtered_trend).
 SELECT
-    date_trunc($bucket, hour) AS bucket,
+    bucket,
     coalesce(model, '(none)') AS model,
     sum(requests) AS requests,
     sum(cost_usd) AS cost_usd,
     sum(tokens_in) + sum(tokens_out) AS tokens
-FROM filtered_hourly($start, $end, $developers, $teams, $models, $services, $repos)
+FROM filtered_trend($bucket, $start, $end, $developers, $teams, $models, $services, $repos)
 WHERE model IS NOT NULL OR priced_spans > 0
 GROUP BY ALL
 ORDER BY bucket, model;
