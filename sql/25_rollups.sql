@@ -83,18 +83,9 @@ CREATE OR REPLACE VIEW cost_savings AS
 SELECT * FROM {{cost_savings}}
 WHERE lens_in_scope(developer_id, team);
 
--- filter_values: the values of each filter dimension per day, the day's bounds, unpriced models,
--- added up over the developers and teams in scope (all of them but in a developer's own session).
+-- filter_values: the values of each filter dimension per day, the day's bounds, unpriced models;
+-- per developer and team (a developer's own session sees only its own), so read it with sums,
+-- min/max or GROUP BY.
 CREATE OR REPLACE VIEW filter_values AS
-SELECT
-    event_date,
-    dimension,
-    value,
-    CAST(sum(spans) AS BIGINT) AS spans,
-    CAST(sum(tokens) AS BIGINT) AS tokens,
-    min(first_start) AS first_start,
-    max(last_start) AS last_start,
-    max(last_ingested) AS last_ingested
-FROM {{filter_values}}
-WHERE lens_in_scope(developer_id, team)
-GROUP BY ALL;
+SELECT * FROM {{filter_values}}
+WHERE lens_in_scope(developer_id, team);

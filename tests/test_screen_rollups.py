@@ -241,8 +241,9 @@ GROUP BY ALL
 
 def test_filter_values_are_everyones_or_a_developers_own(con: duckdb.DuckDBPyConnection) -> None:
     """The sidebar's values and the data's bounds: everyone's, and in a developer's own session
-    theirs alone, added up from the rollup (which keeps them per developer and team)."""
-    view = "SELECT event_date, dimension, value, spans, tokens, first_start, last_start, last_ingested FROM filter_values"
+    theirs alone (the rollup keeps them per developer and team)."""
+    view = """SELECT event_date, dimension, value, sum(spans), sum(tokens), min(first_start), max(last_start), max(last_ingested)
+              FROM filter_values GROUP BY ALL"""
     assert sorted(con.execute(view).fetchall()) == sorted(con.execute(FILTER_VALUES_OF_SPANS.format(and_developer="")).fetchall())
     developer = con.execute("SELECT developer_id FROM spans GROUP BY 1 ORDER BY count(*) LIMIT 1").fetchone()[0]
     own = sorted(con.execute(FILTER_VALUES_OF_SPANS.format(and_developer="AND developer_id = $d"), {"d": developer}).fetchall())

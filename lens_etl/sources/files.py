@@ -12,9 +12,8 @@ import io
 import json
 import mmap
 import os
-import stat
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Union
+from typing import IO, Any, Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -27,7 +26,7 @@ from .otlp import otlp_records
 from .raw import raw_arrays, raw_table, rows_as_json, without_nan
 
 Progress = Callable[[int], None]
-Buffer = Union[bytes, bytearray, mmap.mmap]
+Buffer = bytes | bytearray | mmap.mmap
 ROWS_PER_BATCH = 50_000
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
 
@@ -98,10 +97,11 @@ def _lines_table(name: str, buffer: Buffer, start: int, end: int, first_line: in
 
 
 def _mapped_blocks(handle: IO[bytes], batch_bytes: int) -> Iterator[tuple[mmap.mmap, int, int, int]]:
-    """An uncompressed file's whole lines in blocks of about `batch_bytes`, each a window of the
-    file mapped from the page cache: (window, start, end, file offset of end). Reading into fresh
-    buffers costs more than parsing the keys of a re-ingest (the kernel zeroes every new page, then
-    the read copies into it); a window is unmapped once no batch points into it."""
+    """A plain file's whole lines in blocks of about `batch_bytes`, each a window of the file
+    mapped from the page cache: (window, start, end, file offset of end). Reading into fresh
+    buffers cost as much as parsing a re-ingest's keys (the kernel zeroes every new page, then the
+    read copies into it). A window is unmapped once no batch points into it. (A file truncated
+    while it is read ends the process; exports are written once, not rewritten in place.)"""
     size = os.fstat(handle.fileno()).st_size
     position = 0
     while position < size:
@@ -121,9 +121,9 @@ def _mapped_blocks(handle: IO[bytes], batch_bytes: int) -> Iterator[tuple[mmap.m
         position = base + end + 1
 
 
-def _read_blocks(stream: IO[bytes], batch_bytes: int) -> Iterator[tuple[bytearray, int, int, int]]:
+def _read_blocks(stream: IO[bytes], raw: IO[bytes], batch_bytes: int) -> Iterator[tuple[bytearray, int, int, int]]:
     """A compressed file's whole lines in blocks of about `batch_bytes`, each read into a buffer of
-    its own that its batch's strings point into: (buffer, 0, end, bytes of the file read)."""
+    its own that its batch's strings point into: (buffer, 0, end, bytes of the file read so far)."""
     carry = b""
     while True:
         buffer = bytearray(len(carry) + batch_bytes)
@@ -137,7 +137,7 @@ def _read_blocks(stream: IO[bytes], batch_bytes: int) -> Iterator[tuple[bytearra
             carry = bytes(buffer[:end])
             continue
         carry = bytes(buffer[cut + 1:end])
-        yield buffer, 0, cut, -1
+        yield buffer, 0, cut, raw.tell()
         if not got:
             return
 
@@ -149,14 +149,13 @@ def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iter
     name = str(path)
     line_no = 1
     try:
-        mappable = stream is raw and stat.S_ISREG(os.fstat(raw.fileno()).st_mode)  # not gzip, not a pipe
-        blocks = _mapped_blocks(raw, batch_bytes) if mappable else _read_blocks(stream, batch_bytes)
+        blocks = _mapped_blocks(raw, batch_bytes) if stream is raw else _read_blocks(stream, raw, batch_bytes)
         for buffer, start, end, done in blocks:
             table, lines = _lines_table(name, buffer, start, end, line_no)
             line_no += lines
             if table.num_rows:
                 yield table
-            progress(done if done >= 0 else raw.tell())
+            progress(done)
     except (OSError, EOFError) as exc:
         raise InputFileError(f"{path}: cannot read after line {line_no - 1}: {exc}") from exc
     finally:
