@@ -211,7 +211,7 @@ class NormalizerPool:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="normalize")
 
     def keys(self, raw: pa.Table) -> pa.Table:
-        """The caller's thread: the cheap key parse before dedupe."""
+        """The cheap key parse before dedupe, on a connection of its own (called from one thread)."""
         if self._keyer is None:
             self._keyer = self._made(Normalizer(self.context))
         return self._keyer.keys(raw)
