@@ -237,7 +237,10 @@ def test_the_lake_knows_a_span_by_its_id_on_its_day_and_nothing_else(tmp_path: P
     day_of = dict(lake.con.execute(
         f"SELECT span_id, event_date FROM read_parquet('{settings.spans_dir}/*/*.parquet', hive_partitioning = true)").fetchall())
     other_day = {d: e for d, e in zip(sorted(set(day_of.values())), sorted(set(day_of.values()), reverse=True))}
-    hash_of = lambda span_id: lake.con.execute("SELECT hash($s)", {"s": span_id}).fetchone()[0]  # noqa: E731
+
+    def hash_of(span_id: str | None) -> int:
+        return lake.con.execute("SELECT hash($s)", {"s": span_id}).fetchone()[0]
+
     rows = [
         ("span-00000001", hash_of("span-00000001"), day_of["span-00000001"], True),  # held on that day
         ("span-00000002", hash_of("span-00000002"), other_day[day_of["span-00000002"]], False),  # another day

@@ -203,6 +203,18 @@ UNFILTERED = {
 }
 
 
+def rows_in_own_session(con: duckdb.DuckDBPyConnection, sql: str, developer: str) -> list[tuple[Any, ...]]:
+    """The rows of `sql` as a developer's own session sees them (lens_scoped, see sql/00_spans.sql), sorted."""
+    cursor = con.cursor()
+    cursor.execute("SET VARIABLE lens_scoped = true")
+    cursor.execute("SET VARIABLE lens_scope_developers = $d", {"d": [developer]})
+    try:
+        return sorted(cursor.execute(sql).fetchall())
+    finally:
+        cursor.execute("RESET VARIABLE lens_scoped")
+        cursor.execute("RESET VARIABLE lens_scope_developers")
+
+
 @pytest.mark.parametrize("name", sorted(UNFILTERED))
 def test_the_rollups_without_filter_dimensions_add_up_to_the_full_ones(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Every viewer sees the same rows as the full rollup gives: everyone's from the rollup's own
@@ -211,14 +223,7 @@ def test_the_rollups_without_filter_dimensions_add_up_to_the_full_ones(con: duck
     assert sorted(con.execute(rollup).fetchall()) == sorted(con.execute(full.format(and_developer="")).fetchall())
     developer = con.execute("SELECT developer_id FROM session_activity WHERE tool_calls > 0 LIMIT 1").fetchone()[0]
     own = sorted(con.execute(full.format(and_developer="AND developer_id = $d"), {"d": developer}).fetchall())
-    cursor = con.cursor()
-    cursor.execute("SET VARIABLE lens_scoped = true")
-    cursor.execute("SET VARIABLE lens_scope_developers = $d", {"d": [developer]})
-    try:
-        scoped = sorted(cursor.execute(rollup).fetchall())
-    finally:
-        cursor.execute("RESET VARIABLE lens_scoped")
-        cursor.execute("RESET VARIABLE lens_scope_developers")
+    scoped = rows_in_own_session(con, rollup, developer)
     assert scoped == own and 0 < len(own) < len(con.execute(rollup).fetchall())
 
 
@@ -247,12 +252,5 @@ def test_filter_values_are_everyones_or_a_developers_own(con: duckdb.DuckDBPyCon
     assert sorted(con.execute(view).fetchall()) == sorted(con.execute(FILTER_VALUES_OF_SPANS.format(and_developer="")).fetchall())
     developer = con.execute("SELECT developer_id FROM spans GROUP BY 1 ORDER BY count(*) LIMIT 1").fetchone()[0]
     own = sorted(con.execute(FILTER_VALUES_OF_SPANS.format(and_developer="AND developer_id = $d"), {"d": developer}).fetchall())
-    cursor = con.cursor()
-    cursor.execute("SET VARIABLE lens_scoped = true")
-    cursor.execute("SET VARIABLE lens_scope_developers = $d", {"d": [developer]})
-    try:
-        scoped = sorted(cursor.execute(view).fetchall())
-    finally:
-        cursor.execute("RESET VARIABLE lens_scoped")
-        cursor.execute("RESET VARIABLE lens_scope_developers")
+    scoped = rows_in_own_session(con, view, developer)
     assert scoped == own and 0 < len(own) < len(con.execute(view).fetchall())
