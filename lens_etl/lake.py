@@ -130,6 +130,7 @@ class Lake:
         self._seq = 0
         self._loaded: set[date] = set()
         self._ids_by_hash: dict[date, tuple[np.ndarray, pa.Array]] = {}  # a day's id hashes, sorted, and its ids in that order
+        self._in_known: set[date] = set()  # days whose ids are in the `known` table
         self._traced: set[date] = set()
         self._touched: set[date] = set()
         self.con = duckdb.connect()
@@ -195,8 +196,8 @@ class Lake:
             journal.unlink()
 
     def _load_ids(self, days: list[date]) -> None:
-        """Span ids of partitions not yet seen: into `known` (what a write checks), and each day's
-        sorted by their hash (what `known()` looks a batch's keys up in)."""
+        """Span ids of partitions not yet seen, each day's sorted by their hash (what `known()`
+        looks a batch's keys up in)."""
         for day in days:
             if day in self._loaded:
                 continue
@@ -204,12 +205,18 @@ class Lake:
             paths = [str(p) for p in self.files(day)]
             if paths:
                 ids = self.con.execute(f"SELECT hash(span_id) AS span_hash, span_id FROM {parquet_files(paths)}").to_arrow_table()
-                self.con.register("day_ids", ids)
-                self.con.execute("INSERT INTO known SELECT span_id FROM day_ids")
-                self.con.unregister("day_ids")
                 hashes = ids["span_hash"].to_numpy()
                 order = np.argsort(hashes)
                 self._ids_by_hash[day] = (hashes[order], ids["span_id"].take(order).combine_chunks())
+
+    def _fill_known(self) -> None:
+        """The loaded days' ids into the `known` table, which a write's query checks: only once
+        there is something to write (a run of duplicates never needs them there)."""
+        for day in sorted(self._ids_by_hash.keys() - self._in_known):
+            self._in_known.add(day)
+            self.con.register("day_ids", pa.table({"span_id": self._ids_by_hash[day][1]}))
+            self.con.execute("INSERT INTO known SELECT span_id FROM day_ids")
+            self.con.unregister("day_ids")
 
     def _load_traces(self) -> None:
         """Which traces know their session, in every partition whose ids were loaded: needed only
@@ -268,6 +275,7 @@ class Lake:
         self.flush()  # the files of the previous spill: at most one in flight
         days = pc.unique(spans[PARTITION_COLUMN]).to_pylist()
         self._load_ids(days)
+        self._fill_known()
         self._load_traces()
         # Which rows are new, in what order, and their trace-lent fields, from the narrow columns
         # only; the wide rows (previews, metadata) are then taken once, in Arrow, not copied
