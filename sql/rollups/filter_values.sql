@@ -2,7 +2,7 @@
 -- sidebar filters and the data's bounds; dimension '(all)' (value NULL) is the whole day. Also the
 -- unpriced models (dimension 'unpriced_model', value the model or NULL) with their tokens; the
 -- sources and projects with their newest span (the source_silent alert). The developer and team
--- are there for a developer's own session, which sees only its own values (the view adds them up).
+-- are there for a developer's own session, which sees only its own values (its readers add them up).
 -- Rebuilt for every partition an ingest touches.
 SELECT
     developer_id,
