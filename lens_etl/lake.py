@@ -250,15 +250,17 @@ class Lake:
         for every batch; a binary search of the day's sorted hashes, confirmed by the id itself
         (two ids may share a hash), touches only the batch's own. A span with the same id on
         another day is still counted as a duplicate when it is written."""
-        days = [d for d in pc.unique(keys[PARTITION_COLUMN]).to_pylist() if d is not None]
-        self._load_ids(days)
         found = np.zeros(keys.num_rows, dtype=bool)
         hashes = keys["span_hash"].fill_null(0).to_numpy()
         day_numbers = keys[PARTITION_COLUMN].cast(pa.int32()).fill_null(-1).to_numpy()
         by_day = np.argsort(day_numbers, kind="stable")
         for rows in np.split(by_day, np.flatnonzero(np.diff(day_numbers[by_day])) + 1):
-            index = self._ids_by_hash.get(EPOCH + timedelta(days=int(day_numbers[rows[0]]))) if len(rows) else None
-            if index is None:  # no day, or a day the lake does not hold
+            if not len(rows) or day_numbers[rows[0]] < 0:  # no rows, or records without a day
+                continue
+            day = EPOCH + timedelta(days=int(day_numbers[rows[0]]))
+            self._load_ids([day])
+            index = self._ids_by_hash.get(day)
+            if index is None:  # a day the lake does not hold
                 continue
             day_hashes, day_ids = index
             rows = rows[np.argsort(hashes[rows])]  # the lookups walk the day's hashes in order: fewer cache misses
