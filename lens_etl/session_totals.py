@@ -24,6 +24,11 @@ from .warehouse import derived_sql
 NAME = "session_totals"
 SOURCE = "session_days"
 MARKER = "_current"
+# Sessions are added up this many `session_days` rows at a time (split by a hash of the session
+# id, so a session's rows are in one pass): the lists of a session's trace ids are held until its
+# group is done, and DuckDB cannot spill those to disk. A year of 100k spans a day (2.2M rows) in
+# one pass: 2.2 GB of memory.
+ROWS_PER_PASS = 400_000
 
 
 def query() -> str:
@@ -105,8 +110,12 @@ def _totals(con: duckdb.DuckDBPyConnection, read: list[Path], restrict: bool) ->
     rows = parquet_files(read, hive=True)
     if restrict:
         rows = f"(SELECT * FROM {rows} SEMI JOIN affected USING (session_id))"
-    con.execute(f"CREATE TEMP VIEW {SOURCE} AS SELECT * FROM {rows}")
-    totals = plain_counts(con.execute(query()).to_arrow_table())
+    passes = max(1, -(-con.execute(f"SELECT count(*) FROM {parquet_files(read)}").fetchone()[0] // ROWS_PER_PASS))
+    parts = []
+    for part in range(passes):  # each a share of the sessions, by a hash of their ids
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {SOURCE} AS SELECT * FROM {rows} WHERE hash(session_id) % {passes} = {part}")
+        parts.append(plain_counts(con.execute(query()).to_arrow_table()))
+    totals = pa.concat_tables(parts).combine_chunks()
     con.register("totals", totals)
     return totals
 

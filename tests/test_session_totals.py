@@ -132,3 +132,17 @@ def test_without_totals_files_sessions_are_added_up_from_the_days(lake: Settings
     shutil.rmtree(session_totals.folder(lake))
     warehouse.build(lake)
     _assert_equal_to_raw(lake)
+
+
+def test_sessions_added_up_in_several_passes_are_the_same(lake: Settings, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lake too large to add up at once is added up a share of the sessions at a time: every
+    session once, with all its days (a spans three days and two periods), on a full rebuild and on
+    an ingest that touches some sessions."""
+    before = sorted(pq.read_table(session_totals.folder(lake) / "periods").to_pylist(), key=lambda r: r["session_id"])
+    monkeypatch.setattr(session_totals, "ROWS_PER_PASS", 2)  # the fixture's 6 session_days rows: 3 passes
+    session_totals.refresh(lake, [], everything=True)
+    after = sorted(pq.read_table(session_totals.folder(lake) / "periods").to_pylist(), key=lambda r: r["session_id"])
+    assert after == before
+    _ingest(lake, tmp_path, "second", _call("a0", "a", _at(10, 22)), _call("d1", "d", _at(13, 9)))
+    _assert_equal_to_raw(lake)
