@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from . import memory
 from .schema import PARTITION_COLUMN, SPAN_SCHEMA
 
 JOURNAL = "_compaction.json"
@@ -31,6 +32,11 @@ ROW_GROUP_ROWS = 128_000
 # compaction that reads and writes every span again. A killed run loses none: its rerun reads
 # them from the source again. [lens] write_buffer_mb.
 BUFFER_BYTES = 320 * 1024 * 1024
+# A run remembers the span ids (and traces) of the days it touched, to skip what the lake holds:
+# ~90 bytes a span. Past this many ids, the days no batch touched lately are forgotten (their
+# files are read again if a later batch reaches them), so a long export in time order runs in
+# bounded memory. An export that touches every day in every batch keeps them all.
+REMEMBERED_IDS = 4_000_000
 ZSTD_LEVEL = 3  # a tenth smaller than the default level 1 at the same speed (a span file: 8.7 -> 7.3 MB per 100k)
 # Span files: row groups in time order (a time filter skips whole groups); within a group, rows of
 # one kind and tool side by side, then one developer's sessions, each by time: the previews and
@@ -49,14 +55,17 @@ SPAN_PAGE_BYTES = 4 * 1024 * 1024
 
 
 TRACE_TABLES_SQL = """
-CREATE TABLE trace_info (trace_id VARCHAR PRIMARY KEY, session_id VARCHAR, developer_id VARCHAR, team VARCHAR, repo_slug VARCHAR);
+CREATE TABLE known (span_id VARCHAR, event_date DATE);
+CREATE TABLE trace_info (trace_id VARCHAR PRIMARY KEY, session_id VARCHAR, developer_id VARCHAR, team VARCHAR, repo_slug VARCHAR,
+                         event_date DATE);
 CREATE TABLE provisional (trace_id VARCHAR, event_date DATE);
 """
 # A trace with a real session (not the `trace:<id>` fallback) lends it, with its developer,
 # team and repo, to its other spans; spans still waiting for one are remembered by day.
 REMEMBER_TRACES_SQL = ("""
 INSERT OR IGNORE INTO trace_info
-SELECT trace_id, any_value(session_id), any_value(developer_id), any_value(team), any_value(repo_slug)
+SELECT trace_id, any_value(session_id), any_value(developer_id), any_value(team), any_value(repo_slug),
+       coalesce(CAST($day AS DATE), CAST(min(start_time) AS DATE))
 FROM partition_rows
 WHERE trace_id IS NOT NULL AND NOT starts_with(session_id, 'trace:')
 GROUP BY trace_id
@@ -133,6 +142,8 @@ class Lake:
         self._in_known: set[date] = set()  # days whose ids are in the `known` table
         self._traced: set[date] = set()
         self._touched: set[date] = set()
+        self._remembered: dict[date, int] = {}  # ids in `known` by day, in the order days were last used
+        self._closed = False
         self.con = duckdb.connect()
         # Held rows are written in the background while the next batches are read and normalized
         # (the Parquet encoder runs on another core); at most one spill is in flight.
@@ -140,13 +151,16 @@ class Lake:
         self._pending: list[Future[None]] = []
         self._held: dict[date, list[pa.Table]] = {}
         self._held_bytes = 0
-        self.con.execute("CREATE TABLE known (span_id VARCHAR)")
         self.con.execute(TRACE_TABLES_SQL)
         if recover:  # readers that only look (doctor, stale_days) leave a dead run's files be
             self.recover()
 
     def close(self) -> None:
-        """Writes the rows still held and waits for every file (their errors surface in `flush`)."""
+        """Writes the rows still held and waits for every file (their errors surface in `flush`);
+        the span ids and traces it remembered go. A second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self.drain()
         finally:
@@ -201,6 +215,8 @@ class Lake:
         for day in days:
             if day in self._loaded:
                 continue
+            if self._pending:  # a day forgotten earlier: the files this run wrote for it count too
+                self.flush()
             self._loaded.add(day)
             paths = [str(p) for p in self.files(day)]
             if paths:
@@ -208,15 +224,48 @@ class Lake:
                 hashes = ids["span_hash"].to_numpy()
                 order = np.argsort(hashes)
                 self._ids_by_hash[day] = (hashes[order], ids["span_id"].take(order).combine_chunks())
+                self._remember(day, ids.num_rows)
 
     def _fill_known(self) -> None:
         """The loaded days' ids into the `known` table, which a write's query checks: only once
         there is something to write (a run of duplicates never needs them there)."""
         for day in sorted(self._ids_by_hash.keys() - self._in_known):
             self._in_known.add(day)
-            self.con.register("day_ids", pa.table({"span_id": self._ids_by_hash[day][1]}))
-            self.con.execute("INSERT INTO known SELECT span_id FROM day_ids")
+            ids = self._ids_by_hash[day][1]
+            self.con.register("day_ids", pa.table({"span_id": ids}))
+            self.con.execute("INSERT INTO known SELECT span_id, $day FROM day_ids", {"day": day})
             self.con.unregister("day_ids")
+
+    def _remember(self, day: date, ids: int) -> None:
+        """Count a day's ids in `known`, and make it the most recently used day."""
+        self._remembered[day] = self._remembered.pop(day, 0) + ids
+
+    def _forget_idle_days(self, busy: set[date]) -> None:
+        """Past REMEMBERED_IDS, forget the least recently used days (not the batch's own, and none
+        whose rows are still held) until half the budget is left: their ids, their traces."""
+        if sum(self._remembered.values()) <= REMEMBERED_IDS:
+            return
+        left = sum(self._remembered.values())
+        idle = []
+        for day, ids in self._remembered.items():  # oldest use first
+            if left <= REMEMBERED_IDS // 2:
+                break
+            if day not in busy and day not in self._held:
+                idle.append(day)
+                left -= ids
+        if not idle:
+            return
+        self.con.register("idle_days", pa.table({"day": pa.array(idle, pa.date32())}))
+        self.con.execute("DELETE FROM known WHERE event_date IN (SELECT day FROM idle_days)")
+        self.con.execute("DELETE FROM trace_info WHERE event_date IN (SELECT day FROM idle_days)")
+        self.con.unregister("idle_days")
+        for day in idle:
+            del self._remembered[day]
+            self._ids_by_hash.pop(day, None)
+            self._loaded.discard(day)
+            self._in_known.discard(day)
+            self._traced.discard(day)
+        memory.release_freed()
 
     def _load_traces(self) -> None:
         """Which traces know their session, in every partition whose ids were loaded: needed only
@@ -229,8 +278,8 @@ class Lake:
                 self._remember_traces(day)
 
     def _remember_traces(self, day: date | None) -> None:
-        self.con.execute(REMEMBER_TRACES_SQL[0])
-        self.con.execute(REMEMBER_TRACES_SQL[1], {"day": day})
+        for sql in REMEMBER_TRACES_SQL:
+            self.con.execute(sql, {"day": day})
 
     def _repair_sessions(self) -> None:
         """Rewrite partitions holding spans whose trace's session arrived in a later batch
@@ -253,12 +302,14 @@ class Lake:
         found = np.zeros(keys.num_rows, dtype=bool)
         hashes = keys["span_hash"].fill_null(0).to_numpy()
         day_numbers = keys[PARTITION_COLUMN].cast(pa.int32()).fill_null(-1).to_numpy()
+        self._forget_idle_days({EPOCH + timedelta(days=int(n)) for n in np.unique(day_numbers) if n >= 0})
         by_day = np.argsort(day_numbers, kind="stable")
         for rows in np.split(by_day, np.flatnonzero(np.diff(day_numbers[by_day])) + 1):
             if not len(rows) or day_numbers[rows[0]] < 0:  # no rows, or records without a day
                 continue
             day = EPOCH + timedelta(days=int(day_numbers[rows[0]]))
             self._load_ids([day])
+            self._remember(day, 0)
             index = self._ids_by_hash.get(day)
             if index is None:  # a day the lake does not hold
                 continue
@@ -276,6 +327,7 @@ class Lake:
             return WriteResult(0, 0)
         self.flush()  # the files of the previous spill: at most one in flight
         days = pc.unique(spans[PARTITION_COLUMN]).to_pylist()
+        self._forget_idle_days(set(days))
         self._load_ids(days)
         self._fill_known()
         self._load_traces()
@@ -300,14 +352,17 @@ class Lake:
                 fresh = fresh.set_column(fresh.schema.get_field_index(name), fresh.schema.field(name),
                                          chosen[name].cast(fresh.schema.field(name).type))
             self.con.register("fresh", fresh)
-            self.con.execute("INSERT INTO known SELECT span_id FROM fresh")
+            self.con.execute(f"INSERT INTO known SELECT span_id, {PARTITION_COLUMN} FROM fresh")
             self.con.execute("CREATE OR REPLACE TEMP VIEW partition_rows AS SELECT * FROM fresh")
             self._remember_traces(None)
             self.con.unregister("fresh")
         finally:
             self.con.unregister("incoming")
         fresh = fresh.cast(SPAN_SCHEMA)
+        for day in days:
+            self._remember(day, 0)
         for day, rows in _by_day(fresh):
+            self._remember(day, rows.num_rows)
             self._held.setdefault(day, []).append(rows.drop_columns([PARTITION_COLUMN]))
             self._held_bytes += rows.nbytes
             self._touched.add(day)
@@ -324,6 +379,7 @@ class Lake:
             inputs = self.files(day)
             if len(inputs) >= min_files:
                 self._rewrite(day, inputs, "SELECT * FROM rows_in")
+                memory.release_freed()  # a day's rows at a time: what each held goes back
                 merged += 1
         return merged
 

@@ -236,6 +236,8 @@ class NormalizerPool:
         return self._pool.submit(self._run, raw)
 
     def close(self) -> None:
+        """Their connections go, with the memory they hold; a second call does nothing."""
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for normalizer in self._all:
+        closing, self._all = self._all, []
+        for normalizer in closing:
             normalizer.close()

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from . import alerts, ledger, retention, rollups, warehouse
+from . import alerts, ledger, memory, retention, rollups, warehouse
 from .config import Settings
 from .identity import load_identity
 from .lake import Lake
@@ -176,6 +176,7 @@ def ingest(
         summary.blackouts += batch.blackouts
         summary.redactions += batch.redactions
         summary.duration_s = time.perf_counter() - clock
+        memory.release_freed()  # the batch's tables: a long run's resident size stays flat
         if on_batch:
             on_batch(summary)
 
@@ -207,6 +208,11 @@ def ingest(
         if source_failure is not None:
             raise source_failure
         lake.compact(settings.compact_min_files, lake.touched)
+        # What loading held (the normalizers' connections, the lake's span ids and traces) goes
+        # before the rollups read the days back.
+        normalizers.close()
+        lake.close()
+        memory.release_freed()
         retention.drop_expired(settings, datetime.now(timezone.utc).date())  # [lens] retention_days
         rollups.refresh_stale(settings)
         summary.status = "ok"

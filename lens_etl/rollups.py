@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import session_totals
+from . import memory, session_totals
 from .config import Settings
 from .lake import Lake, parquet_files, partition_dir, write_parquet_atomic
 from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, day_files, period_of, plain_counts
@@ -130,6 +130,7 @@ def _refresh_days(settings: Settings, lake: Lake, plan: list[tuple[date, tuple[s
     try:
         for day, names in plan:
             tables.keep_near(day)
+            memory.release_freed()  # the days dropped and the last day's tables: no memory creep over many days
             day_rows = tables.get(day)
             if day_rows is None:
                 for name in names:

@@ -257,3 +257,39 @@ def test_the_lake_knows_a_span_by_its_id_on_its_day_and_nothing_else(tmp_path: P
         assert lake.known(keys).tolist() == [r[3] for r in rows]
     finally:
         lake.close()
+
+
+def test_a_long_run_in_time_order_forgets_idle_days_and_still_skips_their_spans(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the budget of remembered span ids, the days no batch touched lately are forgotten (the
+    run's memory stays bounded); a span of a forgotten day that comes again, in the same run or the
+    next, is still a duplicate: the day's files are read again."""
+    monkeypatch.setattr("lens_etl.lake.REMEMBERED_IDS", 100)
+    export = tmp_path / "ordered.jsonl"
+    write_export(export, 360, days=1)
+    lines = export.read_text().splitlines(keepends=True)
+    day_of = [json.loads(line)["start_time"] for line in lines]
+    ordered = [line.replace(f'"start_time": {t}', f'"start_time": {t + (i // 60) * 86_400_000}')
+               .replace(f'"end_time": {t + 500}', f'"end_time": {t + 500 + (i // 60) * 86_400_000}')
+               for i, (line, t) in enumerate(zip(lines, day_of))]  # six days, one after another
+    export.write_text("".join(ordered + ordered[:25]))  # the first day's first spans again at the end
+    settings = replace(settings_for(tmp_path / "data"), batch_bytes=20_000, write_buffer_bytes=1)
+    remembered: list[int] = []
+    write = Lake.write
+
+    def counted(self: Lake, spans: pa.Table):  # type: ignore[no-untyped-def]
+        result = write(self, spans)
+        remembered.append(self.con.execute("SELECT count(*) FROM known").fetchone()[0])
+        return result
+
+    monkeypatch.setattr(Lake, "write", counted)
+    first = ingest(settings, "file", "ordered", read_files([export], settings.batch_bytes))
+    assert (first.written, first.duplicates, first.dead_letters) == (360, 25, 0)
+    # never more than the budget, a forgotten day read back and a batch; and days were forgotten
+    assert max(remembered) <= 100 + 60 + 26
+    assert any(later < earlier for earlier, later in itertools.pairwise(remembered))
+    again = ingest(settings, "file", "ordered", read_files([export], settings.batch_bytes))
+    assert (again.written, again.duplicates) == (0, 385)
+    assert lake_count(settings.data_dir) == 360
+    con = connect_readonly(settings.duckdb_path)
+    assert con.execute("SELECT count(DISTINCT event_date), count(DISTINCT span_id) FROM spans").fetchone() == (6, 360)
