@@ -1,6 +1,10 @@
-"""Memory bound: peak RSS of `lens_etl ingest files` on a 1M-span export, then `lens_etl rebuild`.
+"""Memory bound: peak RSS of `lens_etl ingest files`, then `lens_etl rebuild`, on two exports.
 
-    python -m bench.memory [--spans 1000000] [--keep DIR]
+    python -m bench.memory [--spans 1000000] [--ordered-spans 4000000] [--keep DIR]
+
+A 1M-span export over 30 days whose every batch touches every day (the held rows and ids of all
+days at once), and a longer one, 4M spans over 120 days in time order, as an export paged by time
+is (what a run remembers must stay bounded as the run goes on).
 
 Each step runs as its own subprocess; its peak RSS is the child's ru_maxrss (os.wait4), and
 resource.getrusage(RUSAGE_CHILDREN) gives the largest over all of them. Goal: under 2 GB.
@@ -56,24 +60,30 @@ def run_step(args: list[str], data_dir: Path) -> Step:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--ordered-spans", type=int, default=4_000_000, help="0: skip the export in time order")
     parser.add_argument("--keep", help="work in this folder and keep it (default: a temporary one, removed)")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="lens-memory-"))
     try:
-        export = work / "export.jsonl"
-        clock = time.perf_counter()
-        size = write_export(export, args.spans)
-        print(f"export: {args.spans:,} spans, {size / 1e9:.2f} GB in {time.perf_counter() - clock:.0f}s", flush=True)
-        data_dir = work / "data"
-        steps = []
-        for command in (["ingest", "files", str(export)], ["rebuild"]):
-            step = run_step(command, data_dir)
-            steps.append(step)
-            print(f"{step.command}: peak RSS {step.peak_rss_mb:,.0f} MB, {step.seconds}s, exit {step.returncode}", flush=True)
+        exports = [("mixed", args.spans, 30.0, False)]
+        if args.ordered_spans:
+            exports.append(("ordered", args.ordered_spans, 120.0, True))
+        steps, sizes = [], {}
+        for name, spans, days, ordered in exports:
+            export = work / f"{name}.jsonl"
+            clock = time.perf_counter()
+            sizes[name] = write_export(export, spans, days=days, ordered=ordered)
+            print(f"{name} export: {spans:,} spans over {days:.0f} days, {sizes[name] / 1e9:.2f} GB"
+                  f" in {time.perf_counter() - clock:.0f}s", flush=True)
+            for command in (["ingest", "files", str(export)], ["rebuild"]):
+                step = run_step(command, work / f"data-{name}")
+                steps.append(step)
+                print(f"{step.command}: peak RSS {step.peak_rss_mb:,.0f} MB, {step.seconds}s, exit {step.returncode}", flush=True)
+            export.unlink()
         overall = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         result = {
-            "spans": args.spans,
-            "export_bytes": size,
+            "exports": [{"name": name, "spans": spans, "days": days, "time_ordered": ordered, "bytes": sizes[name]}
+                        for name, spans, days, ordered in exports],
             "goal_peak_rss_mb": GOAL_MB,
             "steps": [asdict(s) for s in steps],
             "max_children_rss_mb": round(overall, 1),

@@ -418,14 +418,22 @@ def window_ms(days: float, end: datetime | None = None) -> tuple[int, int]:
     return end_ms - int(days * DAY_MS), end_ms
 
 
-def write_export(path: Path, spans: int, days: float = 30.0, seed: int = 1, chunk: int = 250_000) -> int:
-    """Write a flat JSONL export of `spans` spans over the last `days` days; returns its size in bytes."""
+def write_export(path: Path, spans: int, days: float = 30.0, seed: int = 1, chunk: int = 250_000,
+                 ordered: bool = False) -> int:
+    """Write a flat JSONL export of `spans` spans over the last `days` days; returns its size in bytes.
+    Each chunk of spans is drawn over the whole window, or (`ordered`, as an export paged by time
+    is) over its own stretch of it, one after another."""
     pools = Pools.build()
     start_ms, end_ms = window_ms(days)
+    chunks = -(-spans // chunk)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
         for number, first in enumerate(range(0, spans, chunk)):
-            d = draw(min(chunk, spans - first), start_ms, end_ms, seed=seed * 1000 + number)
+            low, high = start_ms, end_ms
+            if ordered:
+                low = start_ms + (end_ms - start_ms) * number // chunks
+                high = start_ms + (end_ms - start_ms) * (number + 1) // chunks
+            d = draw(min(chunk, spans - first), low, high, seed=seed * 1000 + number)
             flat_frame(d, pools).write_ndjson(handle)
     return path.stat().st_size
 

@@ -25,3 +25,18 @@ def test_the_synthetic_lake_holds_the_metadata_ingest_writes(tmp_path: Path) -> 
     by_synth = {row["span_id"]: json.loads(row["metadata"]) for row in table.select(["span_id", "metadata"]).to_pylist()}
     assert len(by_synth) == 3_000 and by_synth == by_ingest
     assert any("attributes.metadata" in m for m in by_synth.values())
+
+
+def test_an_ordered_export_draws_each_chunk_after_the_one_before(tmp_path: Path) -> None:
+    """The memory benchmark's long export comes in time order, chunk by chunk; the other one's
+    chunks each cover the whole window."""
+    def chunk_spans(ordered: bool) -> list[tuple[int, int]]:
+        export = tmp_path / f"{ordered}.jsonl"
+        synth.write_export(export, 3_000, days=6.0, chunk=1_000, ordered=ordered)
+        starts = [json.loads(line)["start_time"] for line in export.read_text().splitlines()]
+        return [(min(starts[i:i + 1_000]), max(starts[i:i + 1_000])) for i in range(0, 3_000, 1_000)]
+
+    ordered = chunk_spans(True)
+    assert all(earlier[1] <= later[0] for earlier, later in zip(ordered, ordered[1:]))
+    mixed = chunk_spans(False)
+    assert all(later[0] < earlier[1] for earlier, later in zip(mixed, mixed[1:]))
