@@ -129,7 +129,8 @@ EPOCH = date(1970, 1, 1)  # day 0 of Arrow's date32
 
 
 class Lake:
-    """The span lake under one root; remembers the span ids of the partitions it touched."""
+    """The span lake under one root; remembers the span ids of the partitions it touched lately
+    (past REMEMBERED_IDS ids, those of the idle days go: `_forget_idle_days`)."""
 
     def __init__(self, root: Path, run_id: str, recover: bool = True, buffer_bytes: int = BUFFER_BYTES) -> None:
         self.root = root
@@ -143,6 +144,7 @@ class Lake:
         self._traced: set[date] = set()
         self._touched: set[date] = set()
         self._remembered: dict[date, int] = {}  # ids in `known` by day, in the order days were last used
+        self._forgotten: set[date] = set()
         self._closed = False
         self.con = duckdb.connect()
         # Held rows are written in the background while the next batches are read and normalized
@@ -215,7 +217,7 @@ class Lake:
         for day in days:
             if day in self._loaded:
                 continue
-            if self._pending:  # a day forgotten earlier: the files this run wrote for it count too
+            if day in self._forgotten and self._pending:  # the files this run is writing for it count too
                 self.flush()
             self._loaded.add(day)
             paths = [str(p) for p in self.files(day)]
@@ -259,6 +261,7 @@ class Lake:
         self.con.execute("DELETE FROM known WHERE event_date IN (SELECT day FROM idle_days)")
         self.con.execute("DELETE FROM trace_info WHERE event_date IN (SELECT day FROM idle_days)")
         self.con.unregister("idle_days")
+        self._forgotten.update(idle)
         for day in idle:
             del self._remembered[day]
             self._ids_by_hash.pop(day, None)
