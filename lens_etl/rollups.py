@@ -267,18 +267,24 @@ def refresh_stale(settings: Settings) -> int:
 
 
 def rebuild(settings: Settings) -> int:
-    """Every rollup from scratch, dropping those of days no longer in the lake."""
+    """Every rollup from scratch, dropping those of days no longer in the lake. The period files the
+    views read are replaced one at a time, and those of periods the lake no longer holds removed
+    after: the app reads on while a rebuild runs (minutes over a year of spans)."""
     lake = Lake(settings.spans_dir, "rollup")
     days = lake.partitions()
     lake.close()
     for name in ROLLUPS:
-        folder = rollup_dir(settings, name)
-        if folder.exists():
-            for stale in folder.glob("event_date=*"):
-                if date.fromisoformat(stale.name.split("=", 1)[1]) not in days:
-                    shutil.rmtree(stale, ignore_errors=True)
-            for layout in (PERIODS_DIR, *LEGACY_DIRS):
-                shutil.rmtree(folder / layout, ignore_errors=True)
+        for stale in rollup_dir(settings, name).glob("event_date=*"):
+            if date.fromisoformat(stale.name.split("=", 1)[1]) not in days:
+                shutil.rmtree(stale, ignore_errors=True)
     rebuilt = refresh(settings, days, every_session=True)
+    periods = {period_of(day) for day in days}
+    for name in ROLLUPS:
+        folder = rollup_dir(settings, name)
+        for path in (folder / PERIODS_DIR).glob("*.parquet"):
+            if path.stem not in periods:
+                path.unlink(missing_ok=True)
+        for layout in LEGACY_DIRS:
+            shutil.rmtree(folder / layout, ignore_errors=True)
     _stamp_definitions(settings)
     return rebuilt

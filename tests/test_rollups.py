@@ -185,3 +185,26 @@ def test_no_rollup_reads_the_columns_refresh_leaves_unread() -> None:
     for name in rollups.ROLLUPS:
         sql = (warehouse.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
         assert not [column for column in rollups.UNREAD if column in sql], name
+
+
+def test_the_views_read_on_while_rollups_are_rebuilt(lake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild replaces the files the views read one at a time (an app on a year of spans would
+    otherwise fail for minutes), and drops the rollups of days the lake no longer holds."""
+    before = connect_readonly(lake.duckdb_path).execute(ROLLED_DAILY).fetchall()
+    read_during: list[object] = []
+    refresh = rollups.refresh
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        read_during.append(connect_readonly(lake.duckdb_path).execute(ROLLED_DAILY).fetchall())
+        return refresh(*args, **kwargs)
+
+    monkeypatch.setattr(rollups, "refresh", watched)
+    assert rollups.rebuild(lake) > 0
+    assert read_during == [before]
+    first_day = min(day for (day, *_rest) in before)
+    shutil.rmtree(lake.spans_dir / f"event_date={first_day}")  # e.g. dropped by hand
+    rollups.rebuild(lake)
+    warehouse.build(lake)
+    con = connect_readonly(lake.duckdb_path)
+    assert con.execute(ROLLED_DAILY).fetchall() == con.execute(RAW_DAILY).fetchall()
+    assert first_day not in {row[0] for row in con.execute(ROLLED_DAILY).fetchall()}
