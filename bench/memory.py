@@ -1,10 +1,11 @@
 """Memory bound: peak RSS of `lens_etl ingest files`, then `lens_etl rebuild`, on two exports.
 
-    python -m bench.memory [--spans 1000000] [--ordered-spans 4000000] [--keep DIR]
+    python -m bench.memory [--spans 1000000] [--ordered-spans 4000000] [--year-lake DATA_DIR] [--keep DIR]
 
 A 1M-span export over 30 days whose every batch touches every day (the held rows and ids of all
 days at once), and a longer one, 4M spans over 120 days in time order, as an export paged by time
-is (what a run remembers must stay bounded as the run goes on).
+is (what a run remembers must stay bounded as the run goes on). When the scale part's synthetic
+year is there (`bench.run --only scale`), a `rebuild` of its 36.5M spans too.
 
 Each step runs as its own subprocess; its peak RSS is the child's ru_maxrss (os.wait4), and
 resource.getrusage(RUSAGE_CHILDREN) gives the largest over all of them. Goal: under 2 GB.
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from bench.synth import write_export
 ROOT = Path(__file__).resolve().parent.parent
 RESULT = ROOT / "bench" / "results" / "memory.json"
 GOAL_MB = 2048.0
+YEAR_LAKE = Path(tempfile.gettempdir()) / "lens-bench" / "lake-365x100000" / "data"  # bench.run's scale lake
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--ordered-spans", type=int, default=4_000_000, help="0: skip the export in time order")
+    parser.add_argument("--year-lake", type=Path, default=YEAR_LAKE, help="a data dir to `rebuild` too, if it holds a lake")
     parser.add_argument("--keep", help="work in this folder and keep it (default: a temporary one, removed)")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="lens-memory-"))
@@ -80,6 +83,10 @@ def main() -> None:
                 steps.append(step)
                 print(f"{step.command}: peak RSS {step.peak_rss_mb:,.0f} MB, {step.seconds}s, exit {step.returncode}", flush=True)
             export.unlink()
+        if (args.year_lake / "lake" / "spans").is_dir():
+            step = replace(run_step(["rebuild"], args.year_lake), command=f"lens_etl rebuild (a synthetic year: {args.year_lake})")
+            steps.append(step)
+            print(f"{step.command}: peak RSS {step.peak_rss_mb:,.0f} MB, {step.seconds}s, exit {step.returncode}", flush=True)
         overall = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         result = {
             "exports": [{"name": name, "spans": spans, "days": days, "time_ordered": ordered, "bytes": sizes[name]}
