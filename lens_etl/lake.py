@@ -33,9 +33,9 @@ ROW_GROUP_ROWS = 128_000
 # them from the source again. [lens] write_buffer_mb.
 BUFFER_BYTES = 320 * 1024 * 1024
 # A run remembers the span ids (and traces) of the days it touched, to skip what the lake holds:
-# ~90 bytes a span. Past this many ids, the days no batch touched lately are forgotten (their
-# files are read again if a later batch reaches them), so a long export in time order runs in
-# bounded memory. An export that touches every day in every batch keeps them all.
+# about 150 bytes a span with its trace. Past this many ids, the days no batch touched lately are
+# forgotten (their files are read again if a later batch reaches them), so a long export in time
+# order runs in bounded memory. An export that touches every day in every batch keeps them all.
 REMEMBERED_IDS = 2_000_000
 ZSTD_LEVEL = 3  # a tenth smaller than the default level 1 at the same speed (a span file: 8.7 -> 7.3 MB per 100k)
 # Span files: row groups in time order (a time filter skips whole groups); within a group, rows of
