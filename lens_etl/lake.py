@@ -246,9 +246,9 @@ class Lake:
     def _forget_idle_days(self, busy: set[date]) -> None:
         """Past REMEMBERED_IDS, forget the least recently used days (not the batch's own, and none
         whose rows are still held) until half the budget is left: their ids, their traces."""
-        if sum(self._remembered.values()) <= REMEMBERED_IDS:
-            return
         left = sum(self._remembered.values())
+        if left <= REMEMBERED_IDS:
+            return
         idle = []
         for day, ids in self._remembered.items():  # oldest use first
             if left <= REMEMBERED_IDS // 2:
@@ -363,7 +363,7 @@ class Lake:
         finally:
             self.con.unregister("incoming")
         fresh = fresh.cast(SPAN_SCHEMA)
-        for day in days:
+        for day in days:  # the batch's days are the most recently used
             self._remember(day, 0)
         for day, rows in _by_day(fresh):
             self._remember(day, rows.num_rows)
