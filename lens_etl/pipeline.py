@@ -189,6 +189,7 @@ def ingest(
 
     in_flight: deque[tuple[int, int, int, Future[NormalizedBatch]]] = deque()
     source_failure: Exception | None = None
+    next_file: warehouse.NextFile | None = None
     try:
         reading = read_ahead(keyed(batches))
         for seq in itertools.count(1):
@@ -214,6 +215,7 @@ def ingest(
         lake.close()
         memory.release_freed()
         retention.drop_expired(settings, datetime.now(timezone.utc).date())  # [lens] retention_days
+        next_file = warehouse.NextFile(settings)  # copied while the rollups are computed
         rollups.refresh_stale(settings)
         summary.status = "ok"
     except KeyboardInterrupt:
@@ -229,6 +231,6 @@ def ingest(
         lake.close()
         ledger.write_run(settings.runs_dir, summary.row())
         # to the lake URL, when there is one: after the run's own record, so readers see it done
-        warehouse.build(settings, publish=summary.status == "ok")
+        warehouse.build(settings, publish=summary.status == "ok", next_file=next_file)
     alerts.evaluate_after_ingest(settings)  # logs a failure, never raises
     return summary

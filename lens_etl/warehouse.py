@@ -1,13 +1,17 @@
-"""The DuckDB file: views from sql/*.sql over the lake, rebuilt beside and swapped in.
+"""The DuckDB file: views from sql/*.sql over the lake and copies of the rollups, rebuilt beside
+and swapped in.
 
 DuckDB allows one writer process or many readers. Ingest never opens the live file for
-writing: it builds `lens.duckdb.tmp` and renames it over `lens.duckdb`, so the app (and
+writing: it builds `lens.duckdb.<pid>-<n>.tmp` (from a copy of the live file, whose rollup
+tables it brings up to date) and renames it over `lens.duckdb`, so the app (and
 `duckdb -readonly`) keep reading the old file until they reconnect to the new one.
 """
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
+import shutil
 import threading
 from contextlib import contextmanager
 from functools import cache
@@ -17,7 +21,7 @@ from typing import Any, Iterator
 import duckdb
 import pyarrow as pa
 
-from . import audit, object_store
+from . import audit, object_store, rollup_cache
 from .config import Settings
 from .schema import ALERT_EVENT_SCHEMA, DEAD_LETTER_SCHEMA, INGEST_RUN_SCHEMA, SPAN_SCHEMA
 
@@ -152,10 +156,12 @@ def _empty_rollup(name: str) -> str:
     return f"(SELECT *, CAST(NULL AS DATE) AS event_date FROM ({query}) WHERE false)"
 
 
-def render_views(settings: Settings, marker: dict[str, Any] | None = None, names: set[str] | None = None) -> str:
+def render_views(settings: Settings, marker: dict[str, Any] | None = None, names: set[str] | None = None,
+                 cached: dict[str, str] | None = None) -> str:
     """The view SQL with the lake's locations filled in: local absolute paths, or (with a lake
     URL) the objects listed there, with `marker` (its `_published.json`) saying whether the span
-    files need unifying by name; alert history and audit are always local."""
+    files need unifying by name; alert history and audit are always local. `cached`: the rollups
+    read from their copies in the DuckDB file (rollup_cache) rather than their files."""
     if settings.lake_url:
         lake = _remote_relations(settings, marker if marker is not None else object_store.published(settings),
                                  names if names is not None else object_store.listing(settings))
@@ -166,6 +172,7 @@ def render_views(settings: Settings, marker: dict[str, Any] | None = None, names
             "{{ingest_runs}}": files_relation(settings.runs_dir, "*.parquet", INGEST_RUN_SCHEMA),
             **{"{{" + p.stem + "}}": rollup_relation(settings, p.stem) for p in (SQL_DIR / "rollups").glob("*.sql")},
             **{"{{" + p.stem + "}}": derived_relation(settings, p.stem) for p in DERIVED_DIR.glob("*.sql")},
+            **{"{{" + name + "}}": relation for name, relation in (cached or {}).items()},
         }
     relations = {
         **lake,
@@ -197,28 +204,145 @@ def _publication(settings: Settings) -> tuple[dict[str, Any], set[str] | None, s
                                                         for name in names if name.endswith(".parquet")}))
 
 
-def build(settings: Settings, publish: bool = False) -> Path:
+def rollup_names() -> list[str]:
+    """Every rollup the views read: per day (sql/rollups) and derived (sql/derived)."""
+    return sorted(p.stem for p in [*(SQL_DIR / "rollups").glob("*.sql"), *DERIVED_DIR.glob("*.sql")])
+
+
+# Rollups no screen reads, left out of the DuckDB file's copies (rollup_cache): session_days is what
+# `sessions` is added up from (from its files) and, over a year, a third of the copies' size.
+UNCACHED = ("session_days",)
+
+
+def build(settings: Settings, publish: bool = False, next_file: NextFile | None = None) -> Path:
     """Create every view in a fresh file and swap it in atomically. `publish`: this run changed
-    the lake, so first mirror it to the lake URL (when there is one)."""
+    the lake, so first mirror it to the lake URL (when there is one). A local lake's file starts
+    as a copy of the last one (`next_file`, when the caller started it earlier), whose rollup
+    tables are brought up to date (rollup_cache)."""
     if publish:
         object_store.publish(settings)
     marker, names, state = _publication(settings) if settings.lake_url else ({}, None, None)
     target = settings.duckdb_path
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.unlink(missing_ok=True)
     audit.ensure_seed(settings.audit_dir)  # the view then reads the folder, seeing events written later
-    con = duckdb.connect(str(tmp))
-    try:
-        _register_lake(con, settings)
-        con.execute(render_views(settings, marker, names))  # the listing is read once
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    os.replace(tmp, target)
+    upcoming = next_file or NextFile(settings, background=False)
+    with _build_lock(target):
+        _remove_leftovers(target)
+        con = upcoming.open()
+        try:
+            _register_lake(con, settings)
+            cached = {} if settings.lake_url else _cache_rollups(con, settings)
+            con.execute(render_views(settings, marker, names, cached))  # the listing is read once
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(upcoming.path, target)
     if state is not None:
         _stamp_path(settings).write_text(state, encoding="utf-8")
     return target
+
+
+_next_files = itertools.count()
+
+
+class NextFile:
+    """The file the next build writes: a copy of the last one (a local lake's), made on a thread of
+    its own when `background`, so that the copy (a year of rollups: ~0.9 GB, about a second) runs
+    while the caller computes what the build will read (an ingest: its rollups)."""
+
+    def __init__(self, settings: Settings, background: bool = True) -> None:
+        target = settings.duckdb_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.path = target.with_name(f"{target.name}.{os.getpid()}-{next(_next_files)}.tmp")
+        self._previous = target if not settings.lake_url and target.is_file() else None
+        self._copied = False
+        self._copy = threading.Thread(target=self._copy_previous, daemon=True) if self._previous else None
+        if self._copy is not None:
+            if background:
+                self._copy.start()
+            else:
+                self._copy.run()
+
+    def _copy_previous(self) -> None:
+        try:
+            shutil.copyfile(self._previous, self.path)
+            self._copied = True
+        except OSError:  # gone meanwhile, or no room: the build starts from an empty file
+            self.path.unlink(missing_ok=True)
+
+    def open(self) -> duckdb.DuckDBPyConnection:
+        """The copy with its views and macros dropped (each build creates those anew; one a newer
+        release dropped must not linger), or an empty file when there is no copy or it cannot be
+        opened (another release's format, a damaged file)."""
+        if self._copy is not None and self._copy.ident is not None:
+            self._copy.join()
+        if self._copied:
+            try:
+                con = duckdb.connect(str(self.path))
+            except duckdb.Error:
+                pass
+            else:
+                try:
+                    _drop_views_and_macros(con)
+                    return con
+                except duckdb.Error:
+                    con.close()
+        for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        return duckdb.connect(str(self.path))
+
+
+@contextmanager
+def _build_lock(target: Path) -> Iterator[None]:
+    """One build at a time (an ingest's and an alert run's may meet)."""
+    with open(target.with_name(target.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Files the builds of processes no longer running left (killed mid-build): up to a copy of
+    the rollups each. Called under the build lock."""
+    for path in target.parent.glob(f"{target.name}.*.tmp*"):
+        owner = path.name[len(target.name) + 1:].split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not _running(int(owner)):
+            path.unlink(missing_ok=True)
+    for legacy in (f"{target.name}.tmp", f"{target.name}.tmp.wal"):  # before builds had their own names
+        (target.parent / legacy).unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _drop_views_and_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """What render_views creates; a view or macro a newer release dropped must not linger."""
+    here = "database_name = current_database() AND NOT internal AND schema_name = 'main'"
+    for (name,) in con.execute(f"SELECT view_name FROM duckdb_views() WHERE {here}").fetchall():
+        con.execute(f'DROP VIEW IF EXISTS "{name}"')
+    for name, kind in con.execute(f"SELECT DISTINCT function_name, function_type FROM duckdb_functions() WHERE {here} "
+                                  "AND function_type IN ('macro', 'table_macro')").fetchall():
+        con.execute(f'DROP MACRO {"TABLE " if kind == "table_macro" else ""}IF EXISTS "{name}"')
+
+
+def _cache_rollups(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, str]:
+    from . import rollups  # rollups builds on this module
+
+    con.execute("SET memory_limit = '1GB'")  # a first copy of a year's rollups: 1.2 GB written out as it goes
+    con.execute("BEGIN")  # one transaction: rows go to the file's blocks once, not through the WAL first
+    names = [name for name in rollup_names() if name not in UNCACHED]
+    relations = rollup_cache.sync(con, settings.lake_dir / "rollups", names, unify=not rollups.definitions_current(settings))
+    con.execute("COMMIT")
+    return relations
 
 
 def refresh_from_lake_url(settings: Settings) -> bool:
