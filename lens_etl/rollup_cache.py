@@ -1,10 +1,10 @@
-"""Native copies of the rollups' period files inside the DuckDB file, kept in step with the files.
+"""Copies of the rollups in the DuckDB file's own tables, kept in step with their Parquet files.
 
 A screen query over `read_parquet` views spends up to half its time binding them and reading
 footers and pages; the same rows in DuckDB's own tables answer 1.5-4x sooner (a year of rollups:
-1.2 GB of tables beside 1.6 GB of Parquet). The Parquet files stay the lake's truth (`rebuild`,
+0.9 GB of tables beside 1.6 GB of Parquet). The Parquet files stay the lake's record (`rebuild`,
 other engines, object storage); the tables are a copy each warehouse build brings up to date
-file by file, so an ingest that rewrote one ten-day period reads only that period again.
+file by file, so an ingest that rewrote a day's rollups reads only that day's files again.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import duckdb
 from .rollup_files import PERIODS_DIR
 
 SCHEMA = "rollup_cache"
-FILES = f"{SCHEMA}.files"  # which period file each row came from, and that file's size and time when read
+FILES = f"{SCHEMA}.files"  # the files each table was copied from, as they were when read
 FILE_COLUMN = "lens_file"  # each cached row's file, so a rewritten file's rows can be replaced
 
 
@@ -30,7 +30,7 @@ def relation(name: str) -> str:
 
 
 def sync(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str], unify: bool) -> dict[str, str]:
-    """Bring each rollup's table in step with its period files (under `rollups_dir`/NAME/periods);
+    """Bring each rollup's table in step with its files (under `rollups_dir`/NAME, see _sources);
     returns the relation of each rollup that has files. `unify`: the files may differ in columns
     (written by older rollup queries), read them by name."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
@@ -101,7 +101,8 @@ def _sync_rollup(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], r
     if exists and changed:
         cached = [c for c in _columns(con, f"SELECT * FROM {table}") if c[0] != FILE_COLUMN]
         exists = cached == _columns(con, f"SELECT * FROM {_read(changed, reading)}")
-    if not exists:  # first build, or new columns: every file is read again
+    if not exists:  # first build, or new columns: every file is read again, by name
+        reading = reading._replace(unify=True)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *, CAST(0 AS INTEGER) AS {FILE_COLUMN} "
                     f"FROM {_read(files, reading)} WHERE false")
         con.execute(f"DELETE FROM {FILES} WHERE rollup = ?", [name])
