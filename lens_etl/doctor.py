@@ -2,7 +2,7 @@
 
 `diagnose` only reads (Parquet footers, file names, mtimes). `fix` finishes interrupted work,
 rewrites partitions that are fragmented, drifted or unsorted, drops orphans, refreshes stale
-rollups and rebuilds the views. Run `--fix` while no ingest is running: a live ingest's
+rollups and rebuilds the views (with the rollup copies in `lens.duckdb`). Run `--fix` while no ingest is running: a live ingest's
 `*.tmp` files look exactly like a dead one's.
 """
 from __future__ import annotations
@@ -64,6 +64,8 @@ class Report:
     lake_url: str | None = None
     to_publish: int = 0  # files changed since the last publish to the lake URL
     to_unpublish: int = 0  # published objects whose files are gone
+    copies_out_of_step: int = 0  # rollup files changed since lens.duckdb's copies of them were made
+    leftover_builds: list[str] = field(default_factory=list)  # what killed builds of lens.duckdb left
 
     @property
     def fragmented(self) -> list[date]:
@@ -87,10 +89,13 @@ class Report:
                     found.append(f"{part.day}/{f.name}: no min/max statistics on {', '.join(STATS_COLUMNS)}")
                 if not f.sorted:
                     found.append(f"{part.day}/{f.name}: row groups not sorted by start_time")
+        found += [f"leftover build file {name}" for name in self.leftover_builds]
         found += [f"rollup without spans {name}" for name in self.orphan_rollups]
         found += [f"{day}: rollups missing or stale" for day in self.stale_days]
         if self.stale_session_totals:
             found.append("session totals older than the day rollups they add up")
+        if self.copies_out_of_step:
+            found.append(f"lens.duckdb: {self.copies_out_of_step} rollup file(s) changed since the views' copies were made")
         if self.to_publish or self.to_unpublish:
             found.append(f"lake URL {self.lake_url}: {self.to_publish} file(s) to publish, "
                          f"{self.to_unpublish} object(s) to remove")
@@ -178,6 +183,8 @@ def diagnose(settings: Settings) -> Report:
         lake_url=settings.lake_url,
         to_publish=to_publish,
         to_unpublish=to_unpublish,
+        copies_out_of_step=warehouse.copies_out_of_step(settings),
+        leftover_builds=[_relative(settings, p) for p in warehouse.leftover_builds(settings.duckdb_path)],
     )
 
 
@@ -195,7 +202,7 @@ def fix(settings: Settings) -> Report:
     for name in before.orphan_rollups:
         shutil.rmtree(settings.data_dir / name, ignore_errors=True)
     rollups.refresh_stale(settings)
-    warehouse.build(settings, publish=True)
+    warehouse.build(settings, publish=True)  # also brings the rollup copies up to date, drops leftover builds
     return diagnose(settings)
 
 

@@ -74,6 +74,32 @@ def _identity(path: Path) -> tuple[int, int, int]:
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
+def _known(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, tuple[int, int, int, int]]:
+    """The files a rollup's table holds: size, time, inode when read, and their rows' file id."""
+    return {row[0]: tuple(row[1:]) for row in con.execute(
+        f"SELECT file, size, mtime_ns, inode, file_id FROM {FILES} WHERE rollup = ?", [name]).fetchall()}
+
+
+def _changes(known: dict[str, tuple[int, ...]], state: dict[str, tuple[int, int, int]],
+             files: list[Path]) -> tuple[list[Path], list[str]]:
+    """The files new or rewritten since the table read them, and those it read that are gone."""
+    return [f for f in files if known.get(str(f), ())[:3] != state[str(f)]], [f for f in known if f not in state]
+
+
+def out_of_step(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str]) -> int:
+    """How many rollup files changed (or went) since the tables were brought up to date: what the
+    next build reads again. Read-only; a file without the tables counts every file."""
+    has_files = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                            "AND schema_name = ? AND table_name = 'files'", [SCHEMA]).fetchone()[0]
+    count = 0
+    for name in names:
+        files, _ = _sources(rollups_dir / name)
+        known = _known(con, name) if has_files else {}
+        changed, gone = _changes(known, {str(f): _identity(f) for f in files}, files)
+        count += len(changed) + len(gone)
+    return count
+
+
 def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in con.execute(f"DESCRIBE {query}").fetchall()]
 
@@ -89,11 +115,9 @@ def _sync_rollup(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], r
     """Re-read the files that changed since they were cached, drop the rows of files gone. A file
     whose columns differ from the table's (the rollup's query changed) reloads the whole rollup."""
     table = f"{SCHEMA}.{name}"
-    known = {row[0]: row[1:] for row in con.execute(
-        f"SELECT file, size, mtime_ns, inode, file_id FROM {FILES} WHERE rollup = ?", [name]).fetchall()}
+    known = _known(con, name)
     state = {str(f): _identity(f) for f in files}
-    changed = [f for f in files if known.get(str(f), ())[:3] != state[str(f)]]
-    gone = [file for file in known if file not in state]
+    changed, gone = _changes(known, state, files)
     if not changed and not gone:
         return
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "

@@ -227,7 +227,8 @@ def build(settings: Settings, publish: bool = False, next_file: NextFile | None 
     audit.ensure_seed(settings.audit_dir)  # the view then reads the folder, seeing events written later
     upcoming = next_file or NextFile(settings, background=False)
     with _build_lock(target):
-        _remove_leftovers(target)
+        for leftover in leftover_builds(target):
+            leftover.unlink(missing_ok=True)
         con = upcoming.open()
         try:
             _register_lake(con, settings)
@@ -303,17 +304,6 @@ def _build_lock(target: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _remove_leftovers(target: Path) -> None:
-    """Files the builds of processes no longer running left (killed mid-build): up to a copy of
-    the rollups each. Called under the build lock."""
-    for path in target.parent.glob(f"{target.name}.*.tmp*"):
-        owner = path.name[len(target.name) + 1:].split("-", 1)[0]
-        if owner.isdigit() and int(owner) != os.getpid() and not _running(int(owner)):
-            path.unlink(missing_ok=True)
-    for legacy in (f"{target.name}.tmp", f"{target.name}.tmp.wal"):  # before builds had their own names
-        (target.parent / legacy).unlink(missing_ok=True)
-
-
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -334,13 +324,41 @@ def _drop_views_and_macros(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'DROP MACRO {"TABLE " if kind == "table_macro" else ""}IF EXISTS "{name}"')
 
 
+def copies_out_of_step(settings: Settings) -> int:
+    """How many rollup files the views' file has not copied yet (changed since the last build, by
+    another engine, a killed run or a hand): 0 when it is in step, or has no copies to keep (a lake URL)."""
+    if settings.lake_url or not settings.duckdb_path.is_file():
+        return 0
+    con = connect_readonly(settings.duckdb_path)
+    try:
+        return rollup_cache.out_of_step(con, settings.lake_dir / "rollups", _cached_names())
+    finally:
+        con.close()
+
+
+def _cached_names() -> list[str]:
+    return [name for name in rollup_names() if name not in UNCACHED]
+
+
+def leftover_builds(target: Path) -> list[Path]:
+    """Files the builds of processes no longer running left (killed mid-build): up to a copy of
+    the rollups each."""
+    found = []
+    for path in sorted(target.parent.glob(f"{target.name}.*.tmp*")):
+        owner = path.name[len(target.name) + 1:].split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not _running(int(owner)):
+            found.append(path)
+    return found + [target.parent / legacy for legacy in (f"{target.name}.tmp", f"{target.name}.tmp.wal")
+                    if (target.parent / legacy).exists()]  # before builds had names of their own
+
+
 def _cache_rollups(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, str]:
     from . import rollups  # rollups builds on this module
 
     con.execute("SET memory_limit = '1GB'")  # a first copy of a year's rollups: 1.2 GB written out as it goes
     con.execute("BEGIN")  # one transaction: rows go to the file's blocks once, not through the WAL first
-    names = [name for name in rollup_names() if name not in UNCACHED]
-    relations = rollup_cache.sync(con, settings.lake_dir / "rollups", names, unify=not rollups.definitions_current(settings))
+    relations = rollup_cache.sync(con, settings.lake_dir / "rollups", _cached_names(),
+                                  unify=not rollups.definitions_current(settings))
     con.execute("COMMIT")
     return relations
 

@@ -78,6 +78,10 @@ def _inject_problems(settings: Settings) -> dict[str, date]:
 
     orphan = partition_dir(rollup_dir(settings, "tool_calls"), date(2001, 1, 1))
     shutil.copytree(partition_dir(rollup_dir(settings, "tool_calls"), tmp_day), orphan)
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                              check=True)  # a build killed mid-way, its process gone
+    settings.duckdb_path.with_name(f"lens.duckdb.{int(finished.stdout)}-0.tmp").write_bytes(b"half a copy")
     return {"tmp": tmp_day, "journal": journal_day, "drift": drift_day, "nostats": nostats_day,
             "missing": missing_day, "stale": stale_day}
 
@@ -102,6 +106,10 @@ def test_doctor_reports_each_injected_problem(settings: Settings) -> None:
     assert f"{days['stale']}: rollups missing or stale" in problems
     assert "rollups/tool_calls/event_date=2001-01-01" in problems
     assert "session totals older than the day rollups they add up" in problems
+    assert "leftover build file lens.duckdb." in problems
+    # the rollup files changed since the views' copies: one day's hourly_metrics gone, an
+    # error_types file touched, the orphan's tool_calls file new
+    assert "lens.duckdb: 3 rollup file(s) changed since the views' copies were made" in problems
     # diagnosing changes nothing: the dead run's files are still there
     assert (partition_dir(settings.spans_dir, days["journal"]) / JOURNAL).exists()
     assert any(partition_dir(settings.spans_dir, days["tmp"]).glob("*.tmp"))
