@@ -2,8 +2,8 @@
 
 `diagnose` only reads (Parquet footers, file names, mtimes). `fix` finishes interrupted work,
 rewrites partitions that are fragmented, drifted or unsorted, drops orphans, refreshes stale
-rollups and rebuilds the views (with the rollup copies in `lens.duckdb`). Run `--fix` while no ingest is running: a live ingest's
-`*.tmp` files look exactly like a dead one's.
+rollups and rebuilds the views (with the rollup copies in `lens.duckdb`). Run `--fix` while no
+ingest is running: a live ingest's `*.tmp` files look exactly like a dead one's.
 """
 from __future__ import annotations
 
