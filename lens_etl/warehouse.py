@@ -355,7 +355,7 @@ def leftover_builds(target: Path) -> list[Path]:
 def _cache_rollups(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, str]:
     from . import rollups  # rollups builds on this module
 
-    con.execute("SET memory_limit = '1GB'")  # a first copy of a year's rollups: 1.2 GB written out as it goes
+    con.execute("SET memory_limit = '1GB'")  # a first copy of a year's rollups: 0.9 GB, written out as it goes
     con.execute("BEGIN")  # one transaction: rows go to the file's blocks once, not through the WAL first
     relations = rollup_cache.sync(con, settings.lake_dir / "rollups", _cached_names(),
                                   unify=not rollups.definitions_current(settings))
