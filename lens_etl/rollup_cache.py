@@ -89,15 +89,28 @@ def _changes(known: dict[str, tuple[int, ...]], state: dict[str, tuple[int, int,
 def out_of_step(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str]) -> int:
     """How many rollup files changed (or went) since the tables were brought up to date: what the
     next build reads again. Read-only; a file without the tables counts every file."""
+    return _pending(con, rollups_dir, names)[0]
+
+
+def mostly_changed(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str]) -> bool:
+    """Whether more than half of the files the tables copy changed (a `rebuild` rewrites them all):
+    then a build starts from an empty file, as reading them into the copy would leave it twice its
+    size (DuckDB reuses the blocks it frees, but never gives them back)."""
+    changed, total = _pending(con, rollups_dir, names)
+    return changed * 2 > total
+
+
+def _pending(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str]) -> tuple[int, int]:
+    """The files changed or gone since the tables read them, and all the files they copy or copied."""
     has_files = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                             "AND schema_name = ? AND table_name = 'files'", [SCHEMA]).fetchone()[0]
-    count = 0
+    changed = total = 0
     for name in names:
         files, _ = _sources(rollups_dir / name)
         known = _known(con, name) if has_files else {}
-        changed, gone = _changes(known, {str(f): _identity(f) for f in files}, files)
-        count += len(changed) + len(gone)
-    return count
+        new, gone = _changes(known, {str(f): _identity(f) for f in files}, files)
+        changed, total = changed + len(new) + len(gone), total + len(files) + len(gone)
+    return changed, total
 
 
 def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]]:

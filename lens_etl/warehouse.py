@@ -230,6 +230,10 @@ def build(settings: Settings, publish: bool = False, next_file: NextFile | None 
         for leftover in leftover_builds(target):
             leftover.unlink(missing_ok=True)
         con = upcoming.open()
+        if not settings.lake_url and (_mostly_free(con) or
+                                      rollup_cache.mostly_changed(con, settings.lake_dir / "rollups", _cached_names())):
+            con.close()
+            con = upcoming.open(empty=True)
         try:
             _register_lake(con, settings)
             cached = {} if settings.lake_url else _cache_rollups(con, settings)
@@ -271,13 +275,13 @@ class NextFile:
         except OSError:  # gone meanwhile, or no room: the build starts from an empty file
             self.path.unlink(missing_ok=True)
 
-    def open(self) -> duckdb.DuckDBPyConnection:
+    def open(self, empty: bool = False) -> duckdb.DuckDBPyConnection:
         """The copy with its views and macros dropped (each build creates those anew; one a newer
-        release dropped must not linger), or an empty file when there is no copy or it cannot be
-        opened (another release's format, a damaged file)."""
+        release dropped must not linger), or an empty file when asked, when there is no copy or
+        when it cannot be opened (another release's format, a damaged file)."""
         if self._copy is not None and self._copy.ident is not None:
             self._copy.join()
-        if self._copied:
+        if self._copied and not empty:
             try:
                 con = duckdb.connect(str(self.path))
             except duckdb.Error:
@@ -312,6 +316,14 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _mostly_free(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether most of the file's blocks are free (rows deleted: DuckDB reuses the blocks, but never
+    gives them back): a build then starts from an empty file, not a copy twice the size it needs."""
+    used, free = con.execute("SELECT used_blocks, free_blocks FROM pragma_database_size() "
+                             "WHERE database_name = current_database()").fetchone()
+    return free > used
 
 
 def _drop_views_and_macros(con: duckdb.DuckDBPyConnection) -> None:

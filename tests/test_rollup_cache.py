@@ -181,3 +181,47 @@ def test_a_build_removes_what_killed_builds_left(lake: Settings) -> None:
     warehouse.build(lake)
     assert not leftover.exists() and not wal.exists() and ours.exists()
     ours.unlink()
+
+
+def test_a_build_after_a_rebuild_starts_from_an_empty_file(lake: Settings) -> None:
+    """Reading every file again into the copy would leave it twice its size (freed blocks are
+    reused, never given back); a build that copies a few days keeps the copy."""
+    con = duckdb.connect(str(lake.duckdb_path))
+    con.execute("CREATE TABLE rollup_cache.kept_by_a_copy AS SELECT 1 AS one")
+    con.close()
+    os.utime(day_files(lake, "daily_metrics")[-1])
+    warehouse.build(lake)
+    assert _tables(lake) >= {"kept_by_a_copy", "daily_metrics"}
+
+    rollups.rebuild(lake)
+    warehouse.build(lake)
+    assert "kept_by_a_copy" not in _tables(lake) and "daily_metrics" in _tables(lake)
+    con = connect_readonly(lake.duckdb_path)
+    try:
+        used, free = con.execute("SELECT used_blocks, free_blocks FROM pragma_database_size()").fetchone()
+    finally:
+        con.close()
+    assert free <= used
+    for name in ("daily_metrics", "tool_calls", "session_totals"):
+        assert cached_rows(lake, name) == file_rows(period_files(lake, name)), name
+
+
+def test_a_file_mostly_free_blocks_is_not_copied(lake: Settings) -> None:
+    con = duckdb.connect(str(lake.duckdb_path))
+    con.execute("CREATE TABLE rollup_cache.kept_by_a_copy AS SELECT 1 AS one")
+    con.execute("CREATE TABLE deleted_later AS SELECT repeat(md5(i::VARCHAR), 8) AS text FROM range(300000) AS r(i)")
+    con.execute("CHECKPOINT")
+    con.execute("DROP TABLE deleted_later")
+    con.execute("CHECKPOINT")
+    con.close()
+    warehouse.build(lake)
+    assert "kept_by_a_copy" not in _tables(lake) and "daily_metrics" in _tables(lake)
+
+
+def _tables(settings: Settings) -> set[str]:
+    con = connect_readonly(settings.duckdb_path)
+    try:
+        return {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'rollup_cache'")
+                .fetchall()}
+    finally:
+        con.close()
