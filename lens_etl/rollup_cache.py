@@ -29,6 +29,11 @@ def relation(name: str) -> str:
     return f"(SELECT * EXCLUDE ({FILE_COLUMN}) FROM {SCHEMA}.{name})"
 
 
+def relations(rollups_dir: Path, names: list[str]) -> dict[str, str]:
+    """What the views read for each rollup that has files (the tables `sync` keeps)."""
+    return {name: relation(name) for name in names if _sources(rollups_dir / name)[0]}
+
+
 def sync(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str], unify: bool) -> dict[str, str]:
     """Bring each rollup's table in step with its files (under `rollups_dir`/NAME, see _sources);
     returns the relation of each rollup that has files. `unify`: the files may differ in columns

@@ -9,6 +9,7 @@ tables it brings up to date) and renames it over `lens.duckdb`, so the app (and
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import itertools
 import os
 import shutil
@@ -225,19 +226,29 @@ def build(settings: Settings, publish: bool = False, next_file: NextFile | None 
     target = settings.duckdb_path
     target.parent.mkdir(parents=True, exist_ok=True)
     audit.ensure_seed(settings.audit_dir)  # the view then reads the folder, seeing events written later
-    upcoming = next_file or NextFile(settings, background=False)
+    rollups_dir = settings.lake_dir / "rollups"
+    cached = {} if settings.lake_url else rollup_cache.relations(rollups_dir, _cached_names())
+    views = render_views(settings, marker, names, cached)  # the listing is read once
+    digest = hashlib.sha256(views.encode("utf-8")).hexdigest()
     with _build_lock(target):
         for leftover in leftover_builds(target):
             leftover.unlink(missing_ok=True)
+        if not settings.lake_url and _holds(target, digest, rollups_dir):
+            if next_file is not None:
+                next_file.discard()
+            return target
+        upcoming = next_file or NextFile(settings, background=False)
         con = upcoming.open()
-        if not settings.lake_url and (_mostly_free(con) or
-                                      rollup_cache.mostly_changed(con, settings.lake_dir / "rollups", _cached_names())):
+        if not settings.lake_url and (_mostly_free(con) or rollup_cache.mostly_changed(con, rollups_dir, _cached_names())):
             con.close()
             con = upcoming.open(empty=True)
         try:
             _register_lake(con, settings)
-            cached = {} if settings.lake_url else _cache_rollups(con, settings)
-            con.execute(render_views(settings, marker, names, cached))  # the listing is read once
+            if not settings.lake_url:
+                _cache_rollups(con, settings)
+            con.execute(views)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {rollup_cache.SCHEMA}")
+            con.execute(f"CREATE OR REPLACE TABLE {VIEWS_DIGEST} AS SELECT ? AS digest", [digest])
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -245,6 +256,27 @@ def build(settings: Settings, publish: bool = False, next_file: NextFile | None 
     if state is not None:
         _stamp_path(settings).write_text(state, encoding="utf-8")
     return target
+
+
+VIEWS_DIGEST = f"{rollup_cache.SCHEMA}.views_digest"  # what the file's views were rendered as
+
+
+def _holds(target: Path, digest: str, rollups_dir: Path) -> bool:
+    """Whether the live file already holds these views over up-to-date copies of the rollup files:
+    a run that changed nothing they read (a re-ingest of duplicates) then writes no new file."""
+    if not target.is_file():
+        return False
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        stored = con.execute(f"SELECT digest FROM {VIEWS_DIGEST}").fetchall()
+        return stored == [(digest,)] and rollup_cache.out_of_step(con, rollups_dir, _cached_names()) == 0
+    except duckdb.Error:  # a file from before the digest, or damaged
+        return False
+    finally:
+        con.close()
 
 
 _next_files = itertools.count()
@@ -274,6 +306,13 @@ class NextFile:
             self._copied = True
         except OSError:  # gone meanwhile, or no room: the build starts from an empty file
             self.path.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """No build needs it: the copy goes."""
+        if self._copy is not None and self._copy.ident is not None:
+            self._copy.join()
+        for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
 
     def open(self, empty: bool = False) -> duckdb.DuckDBPyConnection:
         """The copy with its views and macros dropped (each build creates those anew; one a newer
@@ -364,15 +403,13 @@ def leftover_builds(target: Path) -> list[Path]:
                     if (target.parent / legacy).exists()]  # before builds had names of their own
 
 
-def _cache_rollups(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, str]:
+def _cache_rollups(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     from . import rollups  # rollups builds on this module
 
     con.execute("SET memory_limit = '1GB'")  # a first copy of a year's rollups: 0.9 GB, written out as it goes
     con.execute("BEGIN")  # one transaction: rows go to the file's blocks once, not through the WAL first
-    relations = rollup_cache.sync(con, settings.lake_dir / "rollups", _cached_names(),
-                                  unify=not rollups.definitions_current(settings))
+    rollup_cache.sync(con, settings.lake_dir / "rollups", _cached_names(), unify=not rollups.definitions_current(settings))
     con.execute("COMMIT")
-    return relations
 
 
 def refresh_from_lake_url(settings: Settings) -> bool:

@@ -17,6 +17,7 @@ from lens_etl import rollups, warehouse
 from lens_etl.config import Settings
 from lens_etl.lake import write_parquet_atomic
 from lens_etl.pipeline import ingest
+from lens_etl.schema import ALERT_EVENT_SCHEMA
 from lens_etl.sources.files import read_files
 from lens_etl.warehouse import connect_readonly
 
@@ -151,6 +152,7 @@ def test_a_build_drops_views_a_release_no_longer_has_and_survives_a_damaged_file
     con = duckdb.connect(str(lake.duckdb_path))
     con.execute("CREATE VIEW gone_in_this_release AS SELECT 1")
     con.execute("CREATE MACRO gone_macro(x) AS x + 1")
+    con.execute("UPDATE rollup_cache.views_digest SET digest = 'the views of an older release'")
     con.close()
     warehouse.build(lake)
     con = connect_readonly(lake.duckdb_path)
@@ -216,6 +218,7 @@ def test_a_file_mostly_free_blocks_is_not_copied(lake: Settings) -> None:
     con.execute("DROP TABLE deleted_later")
     con.execute("CHECKPOINT")
     con.close()
+    os.utime(day_files(lake, "daily_metrics")[-1])  # something to build
     warehouse.build(lake)
     assert "kept_by_a_copy" not in _tables(lake) and "daily_metrics" in _tables(lake)
 
@@ -227,3 +230,21 @@ def _tables(settings: Settings) -> set[str]:
                 .fetchall()}
     finally:
         con.close()
+
+
+def test_a_run_that_changes_nothing_the_views_read_writes_no_new_file(lake: Settings) -> None:
+    """A re-ingest of duplicates: the live file already holds these views over up-to-date copies."""
+    before = lake.duckdb_path.stat().st_ino
+    summary = ingest(lake, "file", "again", read_files([fixture("otlp.json")], lake.batch_bytes))
+    assert summary.written == 0 and summary.duplicates > 0
+    assert lake.duckdb_path.stat().st_ino == before
+    assert not list(lake.duckdb_path.parent.glob("lens.duckdb.*.tmp*"))  # the copy made meanwhile is gone
+
+    os.utime(day_files(lake, "daily_metrics")[-1])  # a rollup file changed: a new file
+    warehouse.build(lake)
+    assert lake.duckdb_path.stat().st_ino != before
+    again = lake.duckdb_path.stat().st_ino
+    (lake.data_dir / "alerts").mkdir(exist_ok=True)  # the views change (alert history appears): a new file
+    pq.write_table(ALERT_EVENT_SCHEMA.empty_table(), lake.data_dir / "alerts" / "first.parquet")
+    warehouse.build(lake)
+    assert lake.duckdb_path.stat().st_ino != again
