@@ -34,25 +34,22 @@ def relations(rollups_dir: Path, names: list[str]) -> dict[str, str]:
     return {name: relation(name) for name in names if _sources(rollups_dir / name)[0]}
 
 
-def sync(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str], unify: bool) -> dict[str, str]:
+def sync(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str], unify: bool) -> None:
     """Bring each rollup's table in step with its files (under `rollups_dir`/NAME, see _sources);
-    returns the relation of each rollup that has files. `unify`: the files may differ in columns
-    (written by older rollup queries), read them by name."""
+    a rollup without files has no table. `unify`: the files may differ in columns (written by older
+    rollup queries), read them by name."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {FILES} (rollup VARCHAR, file VARCHAR, size BIGINT, mtime_ns BIGINT, "
                 "inode BIGINT, file_id INTEGER)")
-    relations: dict[str, str] = {}
     for name in names:
         files, hive = _sources(rollups_dir / name)
         if files:
             _sync_rollup(con, name, files, _Reading(unify, hive))
-            relations[name] = relation(name)
         else:
             _drop(con, name)
     cached = {row[0] for row in con.execute(f"SELECT DISTINCT rollup FROM {FILES}").fetchall()}
     for name in cached - set(names):  # a rollup a newer release no longer has
         _drop(con, name)
-    return relations
 
 
 class _Reading(NamedTuple):
