@@ -29,26 +29,41 @@ def relation(name: str) -> str:
     return f"(SELECT * EXCLUDE ({FILE_COLUMN}) FROM {SCHEMA}.{name})"
 
 
-def relations(rollups_dir: Path, names: list[str]) -> dict[str, str]:
+class Source(NamedTuple):
+    """A rollup's files as a build found them: what its table is copied from."""
+    files: list[Path]
+    hive: bool  # day files: the day is in the folder name
+    state: dict[str, tuple[int, int, int]]  # each file's identity (_identity)
+
+
+def scan(rollups_dir: Path, names: list[str]) -> dict[str, Source]:
+    """Each rollup's files and their identities, looked at once per build (thousands over a year)."""
+    sources = {}
+    for name in names:
+        files, hive = _sources(rollups_dir / name)
+        sources[name] = Source(files, hive, {str(f): _identity(f) for f in files})
+    return sources
+
+
+def relations(sources: dict[str, Source]) -> dict[str, str]:
     """What the views read for each rollup that has files (the tables `sync` keeps)."""
-    return {name: relation(name) for name in names if _sources(rollups_dir / name)[0]}
+    return {name: relation(name) for name, source in sources.items() if source.files}
 
 
-def sync(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str], unify: bool) -> None:
-    """Bring each rollup's table in step with its files (under `rollups_dir`/NAME, see _sources);
-    a rollup without files has no table. `unify`: the files may differ in columns (written by older
-    rollup queries), read them by name."""
+def sync(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], unify: bool) -> None:
+    """Bring each rollup's table in step with its files (`scan`); a rollup without files has no
+    table. `unify`: the files may differ in columns (written by older rollup queries), read them
+    by name."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {FILES} (rollup VARCHAR, file VARCHAR, size BIGINT, mtime_ns BIGINT, "
                 "inode BIGINT, file_id INTEGER)")
-    for name in names:
-        files, hive = _sources(rollups_dir / name)
-        if files:
-            _sync_rollup(con, name, files, _Reading(unify, hive))
+    for name, source in sources.items():
+        if source.files:
+            _sync_rollup(con, name, source, unify)
         else:
             _drop(con, name)
     cached = {row[0] for row in con.execute(f"SELECT DISTINCT rollup FROM {FILES}").fetchall()}
-    for name in cached - set(names):  # a rollup a newer release no longer has
+    for name in cached - sources.keys():  # a rollup a newer release no longer has
         _drop(con, name)
 
 
@@ -88,30 +103,29 @@ def _changes(known: dict[str, tuple[int, ...]], state: dict[str, tuple[int, int,
     return [f for f in files if known.get(str(f), ())[:3] != state[str(f)]], [f for f in known if f not in state]
 
 
-def out_of_step(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str]) -> int:
+def out_of_step(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> int:
     """How many rollup files changed (or went) since the tables were brought up to date: what the
     next build reads again. Read-only; a file without the tables counts every file."""
-    return _pending(con, rollups_dir, names)[0]
+    return _pending(con, sources)[0]
 
 
-def mostly_changed(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str]) -> bool:
+def mostly_changed(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> bool:
     """Whether more than half of the files the tables copy changed (a `rebuild` rewrites them all):
     then a build starts from an empty file, as reading them into the copy would leave it twice its
     size (DuckDB reuses the blocks it frees, but never gives them back)."""
-    changed, total = _pending(con, rollups_dir, names)
+    changed, total = _pending(con, sources)
     return changed * 2 > total
 
 
-def _pending(con: duckdb.DuckDBPyConnection, rollups_dir: Path, names: list[str]) -> tuple[int, int]:
+def _pending(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> tuple[int, int]:
     """The files changed or gone since the tables read them, and all the files they copy or copied."""
     has_files = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                             "AND schema_name = ? AND table_name = 'files'", [SCHEMA]).fetchone()[0]
     changed = total = 0
-    for name in names:
-        files, _ = _sources(rollups_dir / name)
+    for name, source in sources.items():
         known = _known(con, name) if has_files else {}
-        new, gone = _changes(known, {str(f): _identity(f) for f in files}, files)
-        changed, total = changed + len(new) + len(gone), total + len(files) + len(gone)
+        new, gone = _changes(known, source.state, source.files)
+        changed, total = changed + len(new) + len(gone), total + len(source.files) + len(gone)
     return changed, total
 
 
@@ -122,16 +136,16 @@ def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]
 def _read(files: list[Path], reading: _Reading, with_name: bool = False) -> str:
     listed = ", ".join(_literal(str(f)) for f in files)
     hive = ", hive_partitioning = true, hive_types = {'event_date': DATE}" if reading.hive else ""
-    return (f"read_parquet([{listed}], union_by_name = {str(reading.unify).lower()}, filename = {str(with_name).lower()}"
-            f"{hive})")
+    return (f"read_parquet([{listed}], union_by_name = {str(reading.unify).lower()}, "
+            f"filename = {str(with_name).lower()}{hive})")
 
 
-def _sync_rollup(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], reading: _Reading) -> None:
+def _sync_rollup(con: duckdb.DuckDBPyConnection, name: str, source: Source, unify: bool) -> None:
     """Re-read the files that changed since they were cached, drop the rows of files gone. A file
     whose columns differ from the table's (the rollup's query changed) reloads the whole rollup."""
     table = f"{SCHEMA}.{name}"
+    files, state, reading = source.files, source.state, _Reading(unify, source.hive)
     known = _known(con, name)
-    state = {str(f): _identity(f) for f in files}
     changed, gone = _changes(known, state, files)
     if not changed and not gone:
         return

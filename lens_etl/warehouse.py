@@ -226,26 +226,26 @@ def build(settings: Settings, publish: bool = False, next_file: NextFile | None 
     target = settings.duckdb_path
     target.parent.mkdir(parents=True, exist_ok=True)
     audit.ensure_seed(settings.audit_dir)  # the view then reads the folder, seeing events written later
-    rollups_dir = settings.lake_dir / "rollups"
-    cached = {} if settings.lake_url else rollup_cache.relations(rollups_dir, _cached_names())
+    sources = {} if settings.lake_url else rollup_cache.scan(settings.lake_dir / "rollups", _cached_names())
+    cached = rollup_cache.relations(sources)
     views = render_views(settings, marker, names, cached)  # the listing is read once
     digest = hashlib.sha256(views.encode("utf-8")).hexdigest()
     with _build_lock(target):
         for leftover in leftover_builds(target):
             leftover.unlink(missing_ok=True)
-        if not settings.lake_url and _holds(target, digest, rollups_dir):
+        if not settings.lake_url and _holds(target, digest, sources):
             if next_file is not None:
                 next_file.discard()
             return target
         upcoming = next_file or NextFile(settings, background=False)
         con = upcoming.open()
-        if not settings.lake_url and (_mostly_free(con) or rollup_cache.mostly_changed(con, rollups_dir, _cached_names())):
+        if not settings.lake_url and (_mostly_free(con) or rollup_cache.mostly_changed(con, sources)):
             con.close()
             con = upcoming.open(empty=True)
         try:
             _register_lake(con, settings)
             if not settings.lake_url:
-                _cache_rollups(con, settings)
+                _cache_rollups(con, settings, sources)
             con.execute(views)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {rollup_cache.SCHEMA}")
             con.execute(f"CREATE OR REPLACE TABLE {VIEWS_DIGEST} AS SELECT ? AS digest", [digest])
@@ -261,7 +261,7 @@ def build(settings: Settings, publish: bool = False, next_file: NextFile | None 
 VIEWS_DIGEST = f"{rollup_cache.SCHEMA}.views_digest"  # what the file's views were rendered as
 
 
-def _holds(target: Path, digest: str, rollups_dir: Path) -> bool:
+def _holds(target: Path, digest: str, sources: dict[str, rollup_cache.Source]) -> bool:
     """Whether the live file already holds these views over up-to-date copies of the rollup files:
     a run that changed nothing they read (a re-ingest of duplicates) then writes no new file."""
     if not target.is_file():
@@ -272,7 +272,7 @@ def _holds(target: Path, digest: str, rollups_dir: Path) -> bool:
         return False
     try:
         stored = con.execute(f"SELECT digest FROM {VIEWS_DIGEST}").fetchall()
-        return stored == [(digest,)] and rollup_cache.out_of_step(con, rollups_dir, _cached_names()) == 0
+        return stored == [(digest,)] and rollup_cache.out_of_step(con, sources) == 0
     except duckdb.Error:  # a file from before the digest, or damaged
         return False
     finally:
@@ -382,7 +382,7 @@ def copies_out_of_step(settings: Settings) -> int:
         return 0
     con = connect_readonly(settings.duckdb_path)
     try:
-        return rollup_cache.out_of_step(con, settings.lake_dir / "rollups", _cached_names())
+        return rollup_cache.out_of_step(con, rollup_cache.scan(settings.lake_dir / "rollups", _cached_names()))
     finally:
         con.close()
 
@@ -403,12 +403,12 @@ def leftover_builds(target: Path) -> list[Path]:
                     if (target.parent / legacy).exists()]  # before builds had names of their own
 
 
-def _cache_rollups(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def _cache_rollups(con: duckdb.DuckDBPyConnection, settings: Settings, sources: dict[str, rollup_cache.Source]) -> None:
     from . import rollups  # rollups builds on this module
 
     con.execute("SET memory_limit = '1GB'")  # a first copy of a year's rollups: 0.9 GB, written out as it goes
     con.execute("BEGIN")  # one transaction: rows go to the file's blocks once, not through the WAL first
-    rollup_cache.sync(con, settings.lake_dir / "rollups", _cached_names(), unify=not rollups.definitions_current(settings))
+    rollup_cache.sync(con, sources, unify=not rollups.definitions_current(settings))
     con.execute("COMMIT")
 
 
