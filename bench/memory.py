@@ -2,9 +2,9 @@
 
     python -m bench.memory [--spans 1000000] [--ordered-spans 4000000] [--year-lake DATA_DIR] [--keep DIR]
 
-A 1M-span export over 30 days whose every batch touches every day (the held rows and ids of all
-days at once), and a longer one, 4M spans over 120 days in time order, as an export paged by time
-is (what a run remembers must stay bounded as the run goes on). When the scale part's synthetic
+A 4M-span export over 30 days whose every batch touches every day (the held rows, ids and traces
+of all days at once: what a run remembers must go to disk, not grow), and one of 4M spans over 120
+days in time order, as an export paged by time is (the days no batch touches lately are forgotten). When the scale part's synthetic
 year is there (`bench.run --only scale`), a `rebuild` of its 36.5M spans too.
 
 Each step runs as its own subprocess; its peak RSS is the child's ru_maxrss (os.wait4), and
@@ -61,7 +61,7 @@ def run_step(args: list[str], data_dir: Path) -> Step:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.splitlines()[0])
-    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--spans", type=int, default=4_000_000)
     parser.add_argument("--ordered-spans", type=int, default=4_000_000, help="0: skip the export in time order")
     parser.add_argument("--year-lake", type=Path, default=YEAR_LAKE, help="a data dir to `rebuild` too, if it holds a lake")
     parser.add_argument("--keep", help="work in this folder and keep it (default: a temporary one, removed)")

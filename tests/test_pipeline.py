@@ -7,19 +7,23 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 import pytest
 
 from lens_etl import memory
 from lens_etl.lake import JOURNAL, Lake
+from lens_etl.schema import SPAN_SCHEMA
 from lens_etl.errors import SourceError
 from lens_etl.pipeline import ingest, read_ahead
 from lens_etl.sources.files import read_files
@@ -294,6 +298,40 @@ def test_a_long_run_in_time_order_forgets_idle_days_and_still_skips_their_spans(
     assert lake_count(settings.data_dir) == 360
     con = connect_readonly(settings.duckdb_path)
     assert con.execute("SELECT count(DISTINCT event_date), count(DISTINCT span_id) FROM spans").fetchone() == (6, 360)
+
+
+def _bare_spans(first: int, count: int, days: int) -> pa.Table:
+    """Canonical spans with ids, a trace each, sessions and days spread over `days`; the
+    rest null: what the lake's memory of a run holds, quickly made."""
+    numbers = pa.array(range(first, first + count), pa.int64())
+    given = {
+        "span_id": pa.compute.binary_join_element_wise("span-", pa.compute.cast(numbers, pa.string()), ""),
+        "trace_id": pa.compute.binary_join_element_wise("trace-", pa.compute.cast(numbers, pa.string()), ""),
+        "session_id": pa.compute.binary_join_element_wise("sess-", pa.compute.cast(pa.compute.divide(numbers, 40), pa.string()), ""),
+        "start_time": pa.compute.cast(pa.compute.multiply(pa.compute.add(numbers, 1_700_000_000_000), 1000), pa.timestamp("us", "UTC")),
+        "event_date": pa.array([date(2026, 10, 1) + timedelta(days=n % days) for n in range(first, first + count)], pa.date32()),
+    }
+    return pa.table({f.name: given[f.name].cast(f.type) if f.name in given else pa.nulls(count, f.type) for f in SPAN_SCHEMA})
+
+
+def test_what_a_run_remembers_goes_to_disk_past_its_memory_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export whose every batch touches every day makes the run remember every span id and trace
+    it wrote: past the run's memory limit those tables spill to a temporary folder (an index on
+    them would not, and runs out of memory here), and a span seen before is still a duplicate."""
+    monkeypatch.setattr("lens_etl.lake.RUN_MEMORY_LIMIT", "64MB")
+    lake = Lake(tmp_path / "spans", "big", buffer_bytes=64 * 1024 * 1024)
+    try:
+        first = _bare_spans(0, 40_000, days=30)
+        assert lake.write(first).written == 40_000
+        for batch in range(1, 40):
+            assert lake.write(_bare_spans(batch * 40_000, 40_000, days=30)).written == 40_000
+        spilled = lake.con.execute("SELECT sum(temporary_storage_bytes) FROM duckdb_memory()").fetchone()[0]
+        assert spilled > 0
+        again = lake.write(pa.concat_tables([first.slice(0, 1000), _bare_spans(1_600_000, 10, days=30)]))
+        assert (again.written, again.duplicates) == (10, 1000)
+    finally:
+        lake.close()
+    assert not list(Path(tempfile.gettempdir()).glob("lens-run-*-big"))  # the spilled tables go with the run
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
