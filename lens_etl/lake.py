@@ -39,9 +39,9 @@ BUFFER_BYTES = 320 * 1024 * 1024
 # order runs in bounded memory. An export that touches every day in every batch keeps them all.
 REMEMBERED_IDS = 2_000_000
 # What a run remembers (its own span ids, the lake's ids it looked up, the traces) lives in DuckDB
-# tables that spill to a temporary folder past this much memory: an export whose every batch touches
-# every day grew by ~80 MB a million spans without it (2 GB past ~4M spans). trace_info has no
-# primary key, because an index (~70 bytes a trace) stays in memory whatever the limit.
+# tables that spill to a temporary folder past this much memory. Held in memory, they grew by ~80 MB
+# a million spans of an export whose every batch touches every day (the run by ~175 MB: 2 GB at
+# ~3.8M spans). trace_info has no primary key: an index (~70 bytes a trace) stays in memory.
 RUN_MEMORY_LIMIT = "256MB"
 ZSTD_LEVEL = 3  # a tenth smaller than the default level 1 at the same speed (a span file: 8.7 -> 7.3 MB per 100k)
 # Span files: row groups in time order (a time filter skips whole groups); within a group, rows of
