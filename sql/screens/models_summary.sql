@@ -16,15 +16,20 @@ WITH latency AS (
     GROUP BY model, bucket
 ),
 quantiles AS (
+    -- the six quantiles as rows of one expression, then side by side: planned once, not six times
     SELECT
         model,
-        latency_quantile(bucket, upto, total, 0.05) AS p05_ms,
-        latency_quantile(bucket, upto, total, 0.25) AS p25_ms,
-        latency_quantile(bucket, upto, total, 0.50) AS p50_ms,
-        latency_quantile(bucket, upto, total, 0.75) AS p75_ms,
-        latency_quantile(bucket, upto, total, 0.95) AS p95_ms,
-        latency_quantile(bucket, upto, total, 0.99) AS p99_ms
-    FROM latency
+        any_value(ms) FILTER (WHERE q = 0.05) AS p05_ms,
+        any_value(ms) FILTER (WHERE q = 0.25) AS p25_ms,
+        any_value(ms) FILTER (WHERE q = 0.50) AS p50_ms,
+        any_value(ms) FILTER (WHERE q = 0.75) AS p75_ms,
+        any_value(ms) FILTER (WHERE q = 0.95) AS p95_ms,
+        any_value(ms) FILTER (WHERE q = 0.99) AS p99_ms
+    FROM (
+        SELECT model, q, latency_quantile(bucket, upto, total, q) AS ms
+        FROM latency, (VALUES (0.05), (0.25), (0.50), (0.75), (0.95), (0.99)) AS levels(q)
+        GROUP BY model, q
+    )
     GROUP BY model
 ),
 usage AS (
