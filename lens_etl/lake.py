@@ -42,7 +42,9 @@ REMEMBERED_IDS = 2_000_000
 # tables that spill to a temporary folder past this much memory. Held in memory, they grew by ~80 MB
 # a million spans of an export whose every batch touches every day (the run by ~175 MB: 2 GB at
 # ~3.8M spans). trace_info has no primary key: an index (~70 bytes a trace) stays in memory.
-RUN_MEMORY_LIMIT = "256MB"
+# A batch's write query needs ~170 bytes a span of it, within the limit: a run reading larger
+# batches (`batch_mb`) is given more (`run_memory_bytes`).
+RUN_MEMORY_BYTES = 256 * 1024 * 1024
 ZSTD_LEVEL = 3  # a tenth smaller than the default level 1 at the same speed (a span file: 8.7 -> 7.3 MB per 100k)
 # Span files: row groups in time order (a time filter skips whole groups); within a group, rows of
 # one kind and tool side by side, then one developer's sessions, each by time: the previews and
@@ -132,6 +134,12 @@ def write_parquet_atomic(table: pa.Table, target: Path, row_group_rows: int | No
     os.replace(tmp, target)
 
 
+def run_memory_bytes(batch_bytes: int) -> int:
+    """The memory a run's tables may hold before they spill, for batches of `batch_bytes` of input
+    (a span is ~1 KB of JSON, and its write needs ~170 bytes)."""
+    return max(RUN_MEMORY_BYTES, 8 * batch_bytes)
+
+
 EPOCH = date(1970, 1, 1)  # day 0 of Arrow's date32
 
 
@@ -139,7 +147,8 @@ class Lake:
     """The span lake under one root; remembers the span ids of the partitions it touched lately
     (past REMEMBERED_IDS ids, those of the idle days go: `_forget_idle_days`)."""
 
-    def __init__(self, root: Path, run_id: str, recover: bool = True, buffer_bytes: int = BUFFER_BYTES) -> None:
+    def __init__(self, root: Path, run_id: str, recover: bool = True, buffer_bytes: int = BUFFER_BYTES,
+                 memory_bytes: int = RUN_MEMORY_BYTES) -> None:
         self.root = root
         self.buffer_bytes = buffer_bytes
         self.run_id = run_id
@@ -153,7 +162,7 @@ class Lake:
         self._remembered: dict[date, int] = {}  # ids in `known` by day, in the order days were last used
         self._forgotten: set[date] = set()
         self._closed = False
-        self.con = duckdb.connect(config={"memory_limit": RUN_MEMORY_LIMIT,
+        self.con = duckdb.connect(config={"memory_limit": f"{max(1, memory_bytes >> 20)}MB",
                                           "temp_directory": str(Path(tempfile.gettempdir()) / f"lens-run-{os.getpid()}-{run_id}")})
         # Held rows are written in the background while the next batches are read and normalized;
         # at most one spill is in flight, its day files two at a time (the last spill is written

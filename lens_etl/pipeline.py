@@ -23,7 +23,7 @@ import pyarrow as pa
 from . import alerts, ledger, memory, retention, rollups, warehouse
 from .config import Settings
 from .identity import load_identity
-from .lake import Lake
+from .lake import Lake, run_memory_bytes
 from .normalize import NormalizeContext, NormalizedBatch, NormalizerPool
 
 
@@ -155,7 +155,8 @@ def ingest(
         max_record_bytes=settings.max_record_bytes,
         redaction=settings.redaction,
     )
-    lake = Lake(settings.spans_dir, run_id, buffer_bytes=settings.write_buffer_bytes)
+    lake = Lake(settings.spans_dir, run_id, buffer_bytes=settings.write_buffer_bytes,
+                memory_bytes=run_memory_bytes(settings.batch_bytes))
     normalizers = NormalizerPool(context)
     ledger.write_run(settings.runs_dir, summary.row())
     # Spans the lake already holds are counted and skipped before normalization; into a lake

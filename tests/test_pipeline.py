@@ -314,12 +314,11 @@ def _bare_spans(first: int, count: int, days: int) -> pa.Table:
     return pa.table({f.name: given[f.name].cast(f.type) if f.name in given else pa.nulls(count, f.type) for f in SPAN_SCHEMA})
 
 
-def test_what_a_run_remembers_goes_to_disk_past_its_memory_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_a_run_remembers_goes_to_disk_past_its_memory_limit(tmp_path: Path) -> None:
     """An export whose every batch touches every day makes the run remember every span id and trace
     it wrote: past the run's memory limit those tables spill to a temporary folder (an index on
     them would not, and runs out of memory here), and a span seen before is still a duplicate."""
-    monkeypatch.setattr("lens_etl.lake.RUN_MEMORY_LIMIT", "64MB")
-    lake = Lake(tmp_path / "spans", "big", buffer_bytes=64 * 1024 * 1024)
+    lake = Lake(tmp_path / "spans", "big", buffer_bytes=64 * 1024 * 1024, memory_bytes=64 * 1024 * 1024)
     try:
         first = _bare_spans(0, 40_000, days=30)
         assert lake.write(first).written == 40_000
