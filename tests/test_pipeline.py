@@ -330,7 +330,7 @@ def test_what_a_run_remembers_goes_to_disk_past_its_memory_limit(tmp_path: Path)
         assert (again.written, again.duplicates) == (10, 1000)
     finally:
         lake.close()
-    assert not list(Path(tempfile.gettempdir()).glob("lens-run-*-big"))  # the spilled tables go with the run
+    assert lake.spill_dir.parent == Path(tempfile.gettempdir()) and not lake.spill_dir.exists()  # gone with the run
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
