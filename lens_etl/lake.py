@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import memory
+from . import memory, processes
 from .schema import PARTITION_COLUMN, SPAN_SCHEMA
 
 JOURNAL = "_compaction.json"
@@ -45,6 +46,7 @@ REMEMBERED_IDS = 2_000_000
 # A batch's write query needs ~170 bytes a span of it, within the limit: a run reading larger
 # batches (`batch_mb`) is given more (`run_memory_bytes`).
 RUN_MEMORY_BYTES = 256 * 1024 * 1024
+SPILL_PREFIX = "lens-run-"  # a run's spill folder in the system temp dir: lens-run-<pid>-<run id>-<random>
 ZSTD_LEVEL = 3  # a tenth smaller than the default level 1 at the same speed (a span file: 8.7 -> 7.3 MB per 100k)
 # Span files: row groups in time order (a time filter skips whole groups); within a group, rows of
 # one kind and tool side by side, then one developer's sessions, each by time: the previews and
@@ -140,6 +142,16 @@ def run_memory_bytes(batch_bytes: int) -> int:
     return max(RUN_MEMORY_BYTES, 8 * batch_bytes)
 
 
+def leftover_spills() -> list[Path]:
+    """The spill folders of runs no longer running (killed past their memory limit)."""
+    found = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}*"):
+        owner = folder.name[len(SPILL_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not processes.running(int(owner)):
+            found.append(folder)
+    return sorted(found)
+
+
 EPOCH = date(1970, 1, 1)  # day 0 of Arrow's date32
 
 
@@ -163,7 +175,7 @@ class Lake:
         self._forgotten: set[date] = set()
         self._closed = False
         # a folder of its own: DuckDB names its spill files alike in every database
-        self.spill_dir = Path(tempfile.gettempdir()) / f"lens-run-{run_id}-{uuid.uuid4().hex[:12]}"
+        self.spill_dir = Path(tempfile.gettempdir()) / f"{SPILL_PREFIX}{os.getpid()}-{run_id}-{uuid.uuid4().hex[:12]}"
         self.con = duckdb.connect(config={"memory_limit": f"{max(1, memory_bytes >> 20)}MB", "temp_directory": str(self.spill_dir)})
         # Held rows are written in the background while the next batches are read and normalized;
         # at most one spill is in flight, its day files two at a time (the last spill is written
@@ -220,7 +232,10 @@ class Lake:
         return sorted(days)
 
     def recover(self) -> None:
-        """Finish what a killed run left: half-written files go, a compaction completes."""
+        """Finish what a killed run left: half-written files go, a compaction completes, the tables
+        it spilled go."""
+        for folder in leftover_spills():
+            shutil.rmtree(folder, ignore_errors=True)
         for tmp in self.root.glob(f"{PARTITION_COLUMN}=*/*.tmp"):
             tmp.unlink(missing_ok=True)
         for journal in self.root.glob(f"{PARTITION_COLUMN}=*/{JOURNAL}"):

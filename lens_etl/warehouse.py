@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import duckdb
 import pyarrow as pa
 
-from . import audit, object_store, rollup_cache
+from . import audit, object_store, processes, rollup_cache
 from .config import Settings
 from .schema import ALERT_EVENT_SCHEMA, DEAD_LETTER_SCHEMA, INGEST_RUN_SCHEMA, SPAN_SCHEMA
 
@@ -347,16 +347,6 @@ def _build_lock(target: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _mostly_free(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether most of the file's blocks are free (rows deleted: DuckDB reuses the blocks, but never
     gives them back): a build then starts from an empty file, not a copy twice the size it needs."""
@@ -397,7 +387,7 @@ def leftover_builds(target: Path) -> list[Path]:
     found = []
     for path in sorted(target.parent.glob(f"{target.name}.*.tmp*")):
         owner = path.name[len(target.name) + 1:].split("-", 1)[0]
-        if owner.isdigit() and int(owner) != os.getpid() and not _running(int(owner)):
+        if owner.isdigit() and int(owner) != os.getpid() and not processes.running(int(owner)):
             found.append(path)
     return found + [target.parent / legacy for legacy in (f"{target.name}.tmp", f"{target.name}.tmp.wal")
                     if (target.parent / legacy).exists()]  # before builds had names of their own

@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -331,6 +332,24 @@ def test_what_a_run_remembers_goes_to_disk_past_its_memory_limit(tmp_path: Path)
     finally:
         lake.close()
     assert lake.spill_dir.parent == Path(tempfile.gettempdir()) and not lake.spill_dir.exists()  # gone with the run
+
+
+def test_a_run_removes_what_killed_runs_spilled(tmp_path: Path) -> None:
+    """A run killed past its memory limit leaves its spill folder under its process id; the next
+    run removes it, and leaves a running process's be."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                              check=True)
+    dead = Path(tempfile.gettempdir()) / f"lens-run-{int(finished.stdout)}-killed-0123456789ab"
+    dead.mkdir()
+    (dead / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"spilled span ids")
+    ours = Path(tempfile.gettempdir()) / f"lens-run-{os.getpid()}-busy-0123456789ab"  # this process's: in use
+    ours.mkdir()
+    try:
+        Lake(tmp_path / "spans", "next").close()
+        assert not dead.exists() and ours.exists()
+    finally:
+        shutil.rmtree(dead, ignore_errors=True)
+        ours.rmdir()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
