@@ -6,7 +6,7 @@
 -- (newest, cost, duration, errors or requests; then newest first), the first $max_sessions rows
 -- (NULL = all); `matching` counts every row the filters keep. The filters and the order read a few
 -- columns of each session, and only the rows shown are joined to the rest: a hash table of whole
--- rows (lists and strings) cost 23 of a 39 ms query on a synthetic year.
+-- rows (lists and strings) took 23 of a query's 39 ms of CPU on a synthetic year.
 WITH touched AS (
     -- sessions with a span in the window that passes the filters (the model filter on the span's own model)
     SELECT DISTINCT session_id
