@@ -1,11 +1,12 @@
 """Memory bound: peak RSS of `lens_etl ingest files`, then `lens_etl rebuild`, on two exports.
 
-    python -m bench.memory [--spans 1000000] [--ordered-spans 4000000] [--year-lake DATA_DIR] [--keep DIR]
+    python -m bench.memory [--spans 4000000] [--ordered-spans 4000000] [--year-lake DATA_DIR] [--keep DIR]
 
 A 4M-span export over 30 days whose every batch touches every day (the held rows, ids and traces
 of all days at once: what a run remembers must go to disk, not grow), and one of 4M spans over 120
-days in time order, as an export paged by time is (the days no batch touches lately are forgotten). When the scale part's synthetic
-year is there (`bench.run --only scale`), a `rebuild` of its 36.5M spans too.
+days in time order, as an export paged by time is (the days no batch touches lately are
+forgotten). When the scale part's synthetic year is there (`bench.run --only scale`), a `rebuild`
+of its 36.5M spans too.
 
 Each step runs as its own subprocess; its peak RSS is the child's ru_maxrss (os.wait4), and
 resource.getrusage(RUSAGE_CHILDREN) gives the largest over all of them. Goal: under 2 GB.

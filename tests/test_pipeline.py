@@ -18,7 +18,7 @@ from typing import Iterator
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -306,10 +306,10 @@ def _bare_spans(first: int, count: int, days: int) -> pa.Table:
     rest null: what the lake's memory of a run holds, quickly made."""
     numbers = pa.array(range(first, first + count), pa.int64())
     given = {
-        "span_id": pa.compute.binary_join_element_wise("span-", pa.compute.cast(numbers, pa.string()), ""),
-        "trace_id": pa.compute.binary_join_element_wise("trace-", pa.compute.cast(numbers, pa.string()), ""),
-        "session_id": pa.compute.binary_join_element_wise("sess-", pa.compute.cast(pa.compute.divide(numbers, 40), pa.string()), ""),
-        "start_time": pa.compute.cast(pa.compute.multiply(pa.compute.add(numbers, 1_700_000_000_000), 1000), pa.timestamp("us", "UTC")),
+        "span_id": pc.binary_join_element_wise("span-", pc.cast(numbers, pa.string()), ""),
+        "trace_id": pc.binary_join_element_wise("trace-", pc.cast(numbers, pa.string()), ""),
+        "session_id": pc.binary_join_element_wise("sess-", pc.cast(pc.divide(numbers, 40), pa.string()), ""),
+        "start_time": pc.cast(pc.multiply(pc.add(numbers, 1_700_000_000_000), 1000), pa.timestamp("us", "UTC")),
         "event_date": pa.array([date(2026, 10, 1) + timedelta(days=n % days) for n in range(first, first + count)], pa.date32()),
     }
     return pa.table({f.name: given[f.name].cast(f.type) if f.name in given else pa.nulls(count, f.type) for f in SPAN_SCHEMA})
