@@ -144,12 +144,8 @@ def run_memory_bytes(batch_bytes: int) -> int:
 
 def leftover_spills() -> list[Path]:
     """The spill folders of runs no longer running (killed past their memory limit)."""
-    found = []
-    for folder in Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}*"):
-        owner = folder.name[len(SPILL_PREFIX):].split("-", 1)[0]
-        if owner.isdigit() and int(owner) != os.getpid() and not processes.running(int(owner)):
-            found.append(folder)
-    return sorted(found)
+    return sorted(folder for folder in Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}*")
+                  if processes.gone(folder.name[len(SPILL_PREFIX):].split("-", 1)[0]))
 
 
 EPOCH = date(1970, 1, 1)  # day 0 of Arrow's date32

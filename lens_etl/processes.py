@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 
-def running(pid: int) -> bool:
+def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -12,3 +12,8 @@ def running(pid: int) -> bool:
     except PermissionError:  # another user's: it runs
         return True
     return True
+
+
+def gone(owner: str) -> bool:
+    """Whether `owner` (the process id a file or folder is named by) is another process, no longer running."""
+    return owner.isdigit() and int(owner) != os.getpid() and not _running(int(owner))

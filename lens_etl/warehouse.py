@@ -384,11 +384,8 @@ def _cached_names() -> list[str]:
 def leftover_builds(target: Path) -> list[Path]:
     """Files the builds of processes no longer running left (killed mid-build): up to a copy of
     the rollups each."""
-    found = []
-    for path in sorted(target.parent.glob(f"{target.name}.*.tmp*")):
-        owner = path.name[len(target.name) + 1:].split("-", 1)[0]
-        if owner.isdigit() and int(owner) != os.getpid() and not processes.running(int(owner)):
-            found.append(path)
+    found = [path for path in sorted(target.parent.glob(f"{target.name}.*.tmp*"))
+             if processes.gone(path.name[len(target.name) + 1:].split("-", 1)[0])]
     return found + [target.parent / legacy for legacy in (f"{target.name}.tmp", f"{target.name}.tmp.wal")
                     if (target.parent / legacy).exists()]  # before builds had names of their own
 
