@@ -119,7 +119,8 @@ def live_panel() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Error rate")
-        chart(rolling_chart(rolling, "error_rate", "Failed model calls", ".0%", "#E45756", floor=ERROR_RATE_FLOOR))
+        # the series in a neutral colour: red is for the anomalous points alone
+        chart(rolling_chart(rolling, "error_rate", "Error rate (failed / model calls)", ".0%", "#7F7F7F", floor=ERROR_RATE_FLOOR))
     with right:
         st.subheader("p95 latency")
         chart(rolling_chart(rolling, "p95_latency_ms", "p95 latency (ms)", ",.0f", "#4C78A8"))

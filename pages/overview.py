@@ -41,7 +41,7 @@ def kpi(column, label: str, field: str, fmt, worse_when_up: bool = False, points
 row1 = st.columns(5)
 kpi(row1[0], "Requests", "requests", fmt_int, help="Model calls with token usage.")
 kpi(row1[1], "Cost", "cost_usd", fmt_usd, worse_when_up=True, help="Sum of span costs; unpriced models count as nothing.")
-kpi(row1[2], "Error rate", "error_rate", fmt_pct, worse_when_up=True, points=True, help="Share of model calls that ended in ERROR.")
+kpi(row1[2], "Error rate", "error_rate", fmt_pct, worse_when_up=True, points=True, help="Share of model calls (requests, and failed calls) that ended in ERROR.")
 kpi(row1[3], "p95 latency ≈", "p95_latency_ms", fmt_ms, worse_when_up=True,
     help="95th percentile request latency, from a log histogram: within ±6%.")
 kpi(row1[4], "Active developers", "active_developers", fmt_int)

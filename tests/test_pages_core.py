@@ -74,6 +74,18 @@ def test_overview_kpis_equal_independent_sql(app: AppTest, db: duckdb.DuckDBPyCo
     assert number(metric(app, "Sessions")) == in_window(db, "count(DISTINCT session_id)", start, end)
 
 
+def test_the_error_rate_counts_model_calls_not_claude_codes_synthesized_spans(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    """A model call is a request or a failed LLM call; the prompt and output spans Claude Code
+    synthesizes under a request (LLM spans too, in the samples) are not calls of their own."""
+    start, end = default_window(db)
+    failed = "span_kind = 'LLM' AND status = 'ERROR' AND name <> 'raw_gen_ai_request'"
+    synthesized = in_window(db, "count(*)", start, end, "span_kind = 'LLM' AND name LIKE 'Claude_Code_%'")
+    assert synthesized > 1000  # the samples hold them, so counting them would show
+    rate = in_window(db, f"count(*) FILTER (WHERE {failed}) / count(*) FILTER (WHERE is_request OR ({failed}))", start, end)
+    app.run()
+    assert number(metric(app, "Error rate")) == pytest.approx(100 * rate, abs=0.05)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_each_page_renders_charts_without_exceptions(app: AppTest, page: str) -> None:
     app.run()

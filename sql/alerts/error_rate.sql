@@ -18,8 +18,7 @@ windows AS (
 -- The whole hours [hour_start, hour_end) of a baseline come from the hourly_metrics rollup, the rest
 -- (the partial hour before window_start and the recent window) from the spans: both pruned by
 -- event_date, so the spans of the baseline's day are not read. A `source` rule reads only spans
--- (the rollup has no source; its hour_start = hour_end). In the rollup, a model call is a request
--- or a failed model call that is not one: requests + model_call_errors - request_errors.
+-- (the rollup has no source; its hour_start = hour_end). The rollup counts model calls the same way.
 minutes AS (
     SELECT date_trunc('minute', start_time) AS minute, false AS whole_hour, developer_id, team, model, service_name,
            source, project, count(*) AS calls, count(*) FILTER (WHERE is_error) AS errors
@@ -30,11 +29,11 @@ minutes AS (
     GROUP BY ALL
     UNION ALL
     SELECT hour, true, developer_id, team, model, service_name, NULL AS source, project,
-           sum(requests + model_call_errors - request_errors), sum(model_call_errors)
+           sum(model_calls), sum(model_call_errors)
     FROM hourly_metrics
     WHERE event_date >= CAST($hours_min AS DATE) AND event_date <= CAST($hours_max AS DATE)
       AND hour >= CAST($hours_min AS TIMESTAMP) AND hour < CAST($hours_max AS TIMESTAMP)
-      AND (requests > 0 OR model_call_errors > 0)
+      AND model_calls > 0
     GROUP BY ALL
 ),
 calls AS (

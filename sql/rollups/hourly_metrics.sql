@@ -1,5 +1,6 @@
 -- Rollup: one row per (hour, developer, team, model, provider, service, repo, project, tool)
--- of one day's rows of the `spans` view (model_calls: LLM spans but LiteLLM's raw copies;
+-- of one day's rows of the `spans` view (model_calls: requests, and failed LLM calls that are not
+-- LiteLLM's raw copies, which carry no usage: not Claude Code's synthesized prompt and output spans;
 -- request_tokens_*: tokens of requests only; priced_*: spans whose cost is known). Additive measures only, so any sum over it
 -- equals the same sum over `spans`. Rebuilt for every partition an ingest touches.
 SELECT
@@ -16,7 +17,7 @@ SELECT
     count(*) FILTER (WHERE is_request) AS requests,
     count(*) FILTER (WHERE is_error) AS errors,
     count(*) FILTER (WHERE is_request AND is_error) AS request_errors,
-    count(*) FILTER (WHERE span_kind = 'LLM' AND name IS DISTINCT FROM 'raw_gen_ai_request') AS model_calls,
+    count(*) FILTER (WHERE is_request OR (span_kind = 'LLM' AND name IS DISTINCT FROM 'raw_gen_ai_request' AND is_error)) AS model_calls,
     count(*) FILTER (WHERE span_kind = 'LLM' AND name IS DISTINCT FROM 'raw_gen_ai_request' AND is_error) AS model_call_errors,
     count(*) FILTER (WHERE span_kind = 'TOOL') AS tool_calls,
     coalesce(sum(tokens_in), 0) AS tokens_in,

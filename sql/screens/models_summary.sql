@@ -1,6 +1,6 @@
 -- Screen: Models, per-model table. Grain: one row per model in the filtered window.
--- Tokens per request over requests (is_request); error rate over model calls (LLM spans, not
--- LiteLLM's raw copies); cost per 1k tokens = cost / (tokens in + out) * 1000;
+-- Tokens per request over requests (is_request); error rate over model calls (requests, and failed
+-- LLM calls but LiteLLM's raw copies: not Claude Code's synthesized prompt and output spans); cost per 1k tokens = cost / (tokens in + out) * 1000;
 -- cache hit ratio = cache read tokens / tokens in (the prompt count includes cache reads).
 -- Rollups: daily_metrics (whole days; edge hours from hourly_metrics); latency quantiles ≈ from
 -- latency_histogram, or request_latency when only the model filter is set (the middle of the bucket

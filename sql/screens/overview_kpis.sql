@@ -1,7 +1,8 @@
 -- Screen: Overview, KPI row. Grain: one row for the filtered window
 -- (the page runs it again over the previous window of the same length for the deltas).
 -- requests = is_request spans; cost and tokens sum every span (as daily_metrics does);
--- error rate = share of model calls (LLM spans, not LiteLLM's raw copies) that ended in ERROR.
+-- error rate = share of model calls that ended in ERROR; a model call is a request or a failed LLM
+-- call (not LiteLLM's raw copy): Claude Code's synthesized prompt and output spans are not calls.
 -- Rollups: sums and active developers from daily_metrics, sessions (spans passing the model
 -- filter themselves) from session_models, p95 latency ≈ from latency_histogram (request_latency when only the model filter is set; ±6%).
 WITH totals AS (
