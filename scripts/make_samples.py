@@ -917,7 +917,7 @@ def write_readme(path: Path, m: dict) -> None:
         f"- {t['developers']} developers in {t['teams']} teams (platform, payments, mobile), 4 per team; "
         f"{t['repos']} repos (metadata `repo`, or only `cwd` like `/home/alice/src/payments-api`).",
         f"- `identity.yaml` maps {t['mapped_developers']} of them (email, account_uuid, device_id aliases). "
-        f"`{t['unmapped_developer']}` (mobile) is left out on purpose: her spans show up under her raw email / account uuid "
+        f"`{t['unmapped_developer']}` (mobile) is left out on purpose: her spans show up under her raw email (which the spans that carry only her account uuid take from their trace or session) "
         "with no team. Bruno's email alias is written in upper case (matching is case-insensitive).",
         f"- {t['sessions']} sessions, {t['llm_requests']} root `litellm_request` spans ({t['error_requests']} ERROR: rate limit / "
         "overloaded / timeout, with an `exception` event; most are followed by a retry trace).",

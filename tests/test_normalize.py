@@ -53,6 +53,21 @@ def test_session_spreads_to_the_whole_trace(flat: dict) -> None:
     assert flat["a000000000000002"]["developer_id"] == "alice"
 
 
+def test_a_named_developer_wins_over_a_raw_account_id_in_the_same_trace_or_session() -> None:
+    """An unmapped developer's request carries a user id; Claude Code's spans under it (and other
+    traces of the session) only the account: one developer for the session, not two."""
+    account = json.dumps({"device_id": "dev-9", "account_uuid": "acct-9", "session_id": "sess-9"})
+    root = {**BASE, "attributes.user.id": "nora@example.com", "attributes.metadata": {"user_api_key_end_user_id": account}}
+    child = {**BASE, "context.span_id": "s2", "name": "Claude_Code_Internal_Prompt_0", "parent_id": "s1",
+             "attributes.metadata": {"user_api_key_end_user_id": account}}
+    same_session = {**BASE, "context.span_id": "s3", "context.trace_id": "t2", "attributes.metadata": {"user_api_key_end_user_id": account}}
+    other = json.dumps({"device_id": "dev-9", "account_uuid": "acct-9", "session_id": "sess-10"})
+    alone = {**BASE, "context.span_id": "s4", "context.trace_id": "t3", "attributes.metadata": {"user_api_key_end_user_id": other}}
+    batch = normalize_raw(raw_table("t.jsonl", [1, 2, 3, 4], [json.dumps(r) for r in (root, child, same_session, alone)]))
+    developers = dict(zip(batch.spans.column("span_id").to_pylist(), batch.spans.column("developer_id").to_pylist()))
+    assert developers == {"s1": "nora@example.com", "s2": "nora@example.com", "s3": "nora@example.com", "s4": "acct-9"}
+
+
 def test_legacy_end_user_string_gives_session_and_account(flat: dict) -> None:
     span = flat["a000000000000004"]
     assert span["session_id"] == "sess-legacy-1"

@@ -57,7 +57,9 @@ who AS (
 mapped AS (
     SELECT
         w.*,
-        coalesce(i1.developer_id, i2.developer_id, i3.developer_id, w.user_direct, w.account, w.device) AS developer,
+        -- a developer the identity file knows, or a user id; else only a raw account or device id
+        coalesce(i1.developer_id, i2.developer_id, i3.developer_id, w.user_direct) AS developer_named,
+        coalesce(w.account, w.device) AS developer_raw,
         coalesce(i1.team, i2.team, i3.team) AS team_mapped
     FROM who AS w
     LEFT JOIN identity AS i1 ON i1.alias = lower(w.user_direct)
@@ -65,10 +67,13 @@ mapped AS (
     LEFT JOIN identity AS i3 ON i3.alias = lower(w.device)
 ),
 trace_facts AS (
-    -- A session or developer found on one span of a trace holds for the whole trace.
+    -- A session or developer found on one span of a trace holds for the whole trace; a named
+    -- developer wins over a raw account id on another span of it, or of its session (an unmapped
+    -- developer's requests may carry a user id, Claude Code's spans only the account).
     SELECT trace_id,
         max(coalesce(session_direct, session_eu)) AS session,
-        max(developer) AS developer,
+        max(developer_named) AS developer_named,
+        max(developer_raw) AS developer_raw,
         max(team_mapped) AS team,
         max(repo) AS repo,
         max(service) AS service
@@ -80,7 +85,8 @@ spread AS (
     SELECT
         m.*,
         coalesce(m.session_direct, m.session_eu, t.session, 'trace:' || coalesce(m.trace_id, m.span_id)) AS session,
-        coalesce(m.developer, t.developer) AS developer_final,
+        coalesce(m.developer_named, t.developer_named) AS developer_named_final,
+        coalesce(m.developer_raw, t.developer_raw) AS developer_raw_final,
         coalesce(m.team_mapped, t.team) AS team_final,
         coalesce(m.repo, t.repo) AS repo_final,
         coalesce(m.service, t.service) AS service_final,
@@ -88,11 +94,18 @@ spread AS (
     FROM mapped AS m
     LEFT JOIN trace_facts AS t ON t.trace_id = m.trace_id
 ),
+session_facts AS (
+    SELECT session, max(developer_named_final) AS developer_named
+    FROM spread
+    WHERE developer_named_final IS NOT NULL
+    GROUP BY session
+),
 edits AS (
     -- Code-edit outcomes: rejected by the user, failed, or applied with N lines (read for edits
     -- alone: the JSON paths and the pattern cost more than the rest of a span's fields).
     SELECT
         s.*,
+        coalesce(s.developer_named_final, f.developer_named, s.developer_raw_final) AS developer_final,
         CASE WHEN is_edit THEN coalesce(tool_input ->> '$.input.new_string', tool_input ->> '$.new_string',
                  tool_input ->> '$.input.content', tool_input ->> '$.content',
                  tool_input ->> '$.input.new_source', tool_input ->> '$.new_source',
@@ -104,6 +117,7 @@ edits AS (
         -- (?i) regular expressions: ILIKE '%…%' on long texts costs four times as much
         is_edit AND coalesce(regexp_matches(output_value_raw, '(?i)doesn''t want to proceed|tool use was rejected'), false) AS rejected
     FROM spread AS s
+    LEFT JOIN session_facts AS f ON f.session = s.session
 ),
 priced AS (
     SELECT
