@@ -77,6 +77,68 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files must be UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+
+
+TABLES = ("lens", "lake", "identity", "redaction", "sources", "alerts")
+BATCH_MB_RANGE = (1.0, 4096.0)  # below a megabyte a batch is mostly overhead; above, memory runs out first
+
+
+def _tables(config: Mapping[str, Any], path: Path) -> dict[str, Mapping[str, Any]]:
+    """Each known top-level table, checked to be a table: `lens = 5` is a mistake, not a crash."""
+    tables: dict[str, Mapping[str, Any]] = {}
+    for name in TABLES:
+        value = config.get(name, {})
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: [{name}] must be a table (e.g. `[{name}]` on its own line), "
+                              f"not {type(value).__name__} {value!r}")
+        tables[name] = value
+    return tables
+
+
+class _Table:
+    """One table of lens.toml with typed getters whose errors name the file, table and key."""
+
+    def __init__(self, values: Mapping[str, Any], path: Path, name: str) -> None:
+        self.values, self.path, self.name = values, path, name
+
+    def _fail(self, key: str, expected: str) -> ConfigError:
+        return ConfigError(f"{self.path}: [{self.name}] {key} must be {expected}, not {self.values[key]!r}")
+
+    def text(self, key: str) -> str | None:
+        value = self.values.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(key, "a string")
+        return value or None
+
+    def integer(self, key: str, default: int, minimum: int) -> int:
+        value = self.values.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self._fail(key, f"a whole number of at least {minimum}")
+        return value
+
+    def optional_integer(self, key: str, minimum: int) -> int | None:
+        return self.integer(key, minimum, minimum) if key in self.values else None
+
+    def megabytes(self, key: str, default: float, low: float, high: float) -> int:
+        """A size in MB (a number, fractions allowed) within [low, high], as bytes."""
+        value = self.values.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise self._fail(key, f"a number of megabytes from {low:g} to {high:g}")
+        return int(value * 1024 * 1024)
+
+
+def _redaction(section: Mapping[str, Any], path: Path) -> tuple[Pattern, ...]:
+    """The [redaction] patterns; their errors name lens.toml too."""
+    if not isinstance(section.get("custom", []), list):
+        raise ConfigError(f"{path}: [redaction] custom must be a list of [[redaction.custom]] tables")
+    try:
+        return patterns_from_config(section)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
 
 
 def load_settings(
@@ -90,35 +152,33 @@ def load_settings(
     if config_file and not config_path.is_file():
         raise ConfigError(f"{config_path}: config file not found")
     config = _read_toml(config_path) if config_path.is_file() else {}
+    tables = _tables(config, config_path)
     base = config_path.resolve().parent
-    lens = config.get("lens", {})
-    resolved_data = Path(data_dir or env.get("LENS_DATA_DIR") or lens.get("data_dir") or "data")
-    if not resolved_data.is_absolute() and not data_dir and not env.get("LENS_DATA_DIR") and lens.get("data_dir"):
+    lens = _Table(tables["lens"], config_path, "lens")
+    resolved_data = Path(data_dir or env.get("LENS_DATA_DIR") or lens.text("data_dir") or "data")
+    if not resolved_data.is_absolute() and not data_dir and not env.get("LENS_DATA_DIR") and lens.text("data_dir"):
         resolved_data = base / resolved_data
-    identity_table = config.get("identity", {})
-    identity = env.get("LENS_IDENTITY_FILE") or identity_table.get("file")
+    identity_table = tables["identity"]
+    identity = env.get("LENS_IDENTITY_FILE") or _Table(identity_table, config_path, "identity").text("file")
     if not identity and "developers" in identity_table:
         identity = str(config_path)  # the mapping is written in lens.toml itself
     identity_path = Path(identity) if identity else None
     if identity_path is not None and not identity_path.is_absolute() and config_path.is_file():
         identity_path = base / identity_path
-    try:
-        return Settings(
-            data_dir=resolved_data.resolve(),
-            lake_url=env.get("LENS_LAKE_URL") or config.get("lake", {}).get("url") or None,
-            identity_file=identity_path,
-            project=str(lens.get("project", "default")),
-            preview_chars=int(lens.get("preview_chars", 2000)),
-            batch_bytes=int(float(lens.get("batch_mb", 32)) * 1024 * 1024),
-            write_buffer_bytes=int(float(lens.get("write_buffer_mb", 320)) * 1024 * 1024),
-            compact_min_files=int(lens.get("compact_min_files", 8)),
-            sources=config.get("sources", {}),
-            alerts=config.get("alerts", {}),
-            env=env,
-            retention_days=int(lens["retention_days"]) if lens.get("retention_days") else None,
-            redaction=patterns_from_config(config.get("redaction", {})),
-            credentials_file=Path(env.get("LENS_CREDENTIALS_FILE") or CREDENTIALS_FILE),
-            secrets_file=Path(env.get("LENS_SECRETS_FILE") or SECRETS_FILE),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{config_path}: bad value in [lens]: {exc}") from exc
+    return Settings(
+        data_dir=resolved_data.resolve(),
+        lake_url=env.get("LENS_LAKE_URL") or _Table(tables["lake"], config_path, "lake").text("url"),
+        identity_file=identity_path,
+        project=lens.text("project") or "default",
+        preview_chars=lens.integer("preview_chars", 2000, minimum=0),
+        batch_bytes=lens.megabytes("batch_mb", 32, *BATCH_MB_RANGE),
+        write_buffer_bytes=lens.megabytes("write_buffer_mb", 320, 0, 1024 * 1024),
+        compact_min_files=lens.integer("compact_min_files", 8, minimum=1),
+        sources=tables["sources"],
+        alerts=tables["alerts"],
+        env=env,
+        retention_days=lens.optional_integer("retention_days", minimum=1),
+        redaction=_redaction(tables["redaction"], config_path),
+        credentials_file=Path(env.get("LENS_CREDENTIALS_FILE") or CREDENTIALS_FILE),
+        secrets_file=Path(env.get("LENS_SECRETS_FILE") or SECRETS_FILE),
+    )

@@ -56,11 +56,21 @@ def load_identity(path: Path | None) -> Identity:
         return EMPTY_IDENTITY
     if not path.is_file():
         raise ConfigError(f"{path}: identity file not found")
-    text = path.read_text(encoding="utf-8")
-    try:
-        doc = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot parse identity file: {exc}".splitlines()[0]) from exc
+    doc = _read_document(path)
     if path.suffix == ".toml" and "developers" not in doc:
         doc = doc.get("identity", {})  # lens.toml itself: [identity.developers.<id>]
     return _parse(doc, path)
+
+
+def _read_document(path: Path) -> Any:
+    """The file parsed as TOML or YAML; unreadable or non-UTF-8 bytes are the user's to fix."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: identity file is not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read identity file: {exc.strerror or exc}") from exc
+    try:
+        return tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot parse identity file: {exc}".splitlines()[0]) from exc
