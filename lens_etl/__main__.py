@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from . import alerts, doctor, follow, rollups, security_cli, warehouse
+from . import alerts, doctor, follow, rollups, security_cli, warehouse, writer_lock
 from .config import Settings, load_settings
 from .errors import ConfigError, LensError
 from .lake import Lake
@@ -66,20 +66,26 @@ def _views(settings: Settings, _: argparse.Namespace) -> None:
 
 
 def _rebuild(settings: Settings, _: argparse.Namespace) -> None:
-    days = rollups.rebuild(settings)
-    warehouse.build(settings, publish=True)
+    with writer_lock.exclusive(settings.spans_dir, "rebuild"):
+        days = rollups.rebuild(settings)
+        warehouse.build(settings, publish=True)
     print(f"rollups rebuilt for {days} day(s); views rebuilt")
 
 
 def _compact(settings: Settings, _: argparse.Namespace) -> None:
-    lake = Lake(settings.spans_dir, "compact")
-    merged = lake.compact(min_files=2)
-    warehouse.build(settings, publish=True)
+    with writer_lock.exclusive(settings.spans_dir, "compact"):
+        lake = Lake(settings.spans_dir, "compact")
+        merged = lake.compact(min_files=2)
+        warehouse.build(settings, publish=True)
     print(f"compacted {merged} partition(s)")
 
 
 def _doctor(settings: Settings, args: argparse.Namespace) -> None:
-    report = doctor.fix(settings) if args.fix else doctor.diagnose(settings)
+    if args.fix:
+        with writer_lock.exclusive(settings.spans_dir, "doctor --fix"):
+            report = doctor.fix(settings)
+    else:
+        report = doctor.diagnose(settings)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, default=str))
     else:

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from . import memory, processes
 from .schema import PARTITION_COLUMN, SPAN_SCHEMA
+from .writer_lock import unless_busy
 
 JOURNAL = "_compaction.json"
 FILE_SCHEMA = pa.schema([f for f in SPAN_SCHEMA if f.name != PARTITION_COLUMN])
@@ -182,7 +183,9 @@ class Lake:
         self._held_bytes = 0
         self.con.execute(TRACE_TABLES_SQL)
         if recover:  # readers that only look (doctor, stale_days) leave a dead run's files be
-            self.recover()
+            with unless_busy(root) as free:  # another run's files in the making are not leftovers
+                if free:
+                    self.recover()
 
     def close(self) -> None:
         """Writes the rows still held and waits for every file (their errors surface in `flush`);

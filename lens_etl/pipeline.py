@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from . import alerts, ledger, memory, retention, rollups, warehouse
+from . import alerts, ledger, memory, retention, rollups, warehouse, writer_lock
 from .config import Settings
 from .identity import load_identity
 from .lake import Lake, run_memory_bytes
@@ -141,7 +141,21 @@ def ingest(
     window: tuple[datetime | None, datetime | None] = (None, None),
     on_batch: Callable[[IngestSummary], None] | None = None,
 ) -> IngestSummary:
-    """Run batches through normalize and load; record the run; rebuild the views."""
+    """Run batches through normalize and load; record the run; rebuild the views. One run at a
+    time writes a lake: a second waits for the first (the spans it wrote are then duplicates)."""
+    with writer_lock.exclusive(settings.spans_dir, f"ingest of {target or source}"):
+        return _ingest(settings, source, target, batches, project, window, on_batch)
+
+
+def _ingest(
+    settings: Settings,
+    source: str,
+    target: str,
+    batches: Iterable[pa.Table],
+    project: str | None,
+    window: tuple[datetime | None, datetime | None],
+    on_batch: Callable[[IngestSummary], None] | None,
+) -> IngestSummary:
     run_id = new_run_id()
     summary = IngestSummary(run_id=run_id, source=source, target=target, window=window)
     clock = time.perf_counter()

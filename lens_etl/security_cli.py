@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import audit, retention, users, warehouse
+from . import audit, retention, users, warehouse, writer_lock
 from .config import Settings
 from .users import UserError
 
@@ -82,8 +82,9 @@ def _bootstrap(settings: Settings, _: argparse.Namespace) -> None:
 
 
 def _purge(settings: Settings, args: argparse.Namespace) -> None:
-    result = retention.purge(settings, args.developer)
-    warehouse.build(settings, publish=True)  # the lake URL's copy loses them too
+    with writer_lock.exclusive(settings.spans_dir, "purge"):
+        result = retention.purge(settings, args.developer)
+        warehouse.build(settings, publish=True)  # the lake URL's copy loses them too
     _audit(settings, "purge", args.developer, {"spans": result.spans, "days": [str(d) for d in result.days],
                                                 "dead_letters": result.dead_letters})
     print(f"purged {args.developer}: {result.spans:,} span(s) over {len(result.days)} day(s), "

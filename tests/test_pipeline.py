@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from lens_etl import memory
+from lens_etl import memory, writer_lock
 from lens_etl.lake import JOURNAL, Lake
 from lens_etl.schema import SPAN_SCHEMA
 from lens_etl.errors import SourceError
@@ -124,6 +124,50 @@ def wait_for_files(folder: Path, count: int, proc: subprocess.Popen, timeout_s: 
             return
         time.sleep(0.01)
     pytest.fail(f"ingest never wrote {count} files before it ended")
+
+
+def test_two_ingests_at_once_write_each_span_once(tmp_path: Path) -> None:
+    """A second run that writes the lake waits for the one running (and says so): run side by side,
+    both would write every span neither had seen yet."""
+    export = tmp_path / "e.jsonl"
+    write_export(export, 20_000, days=3)
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LENS_DATA_DIR": str(data_dir)}
+    logs = [tmp_path / f"run{n}.err" for n in range(2)]
+    with writer_lock.exclusive(data_dir / "lake" / "spans", "the test"):  # both start while a run holds the lake
+        runs = [subprocess.Popen([sys.executable, "-m", "lens_etl", "ingest", "files", str(export)], cwd=tmp_path, env=env,
+                                 stdout=subprocess.PIPE, stderr=log.open("w"), text=True) for log in logs]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not all("waits for another run" in log.read_text() for log in logs):
+            assert all(run.poll() is None for run in runs), [log.read_text() for log in logs]
+            time.sleep(0.05)
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), [log.read_text() for log in logs]
+    assert all(f"lens: ingest of {export} waits for another run writing the lake" in log.read_text() for log in logs)
+    summaries = sorted(out.strip().splitlines()[-1] for out in outputs)
+    assert "written 0 · duplicates 20,000" in summaries[0] and "written 20,000 · duplicates 0" in summaries[1], summaries
+    con = connect_readonly(data_dir / "lens.duckdb")
+    assert con.execute("SELECT count(*), count(DISTINCT span_id) FROM spans").fetchone() == (20_000, 20_000)
+
+
+def test_a_run_leaves_the_files_another_running_one_is_writing(tmp_path: Path) -> None:
+    """A half-written file is a killed run's leftover only when no other run holds the lake."""
+    spans = tmp_path / "lake" / "spans"
+    half = spans / "event_date=2026-11-01" / "part-other-00001.parquet.tmp"
+    half.parent.mkdir(parents=True)
+    half.write_bytes(b"being written")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from lens_etl.writer_lock import exclusive\n"
+         "with exclusive(Path(sys.argv[1]), 'a test run'):\n    print('held', flush=True); sys.stdin.read()", str(spans)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        Lake(spans, "reader").close()
+        assert half.exists()
+    finally:
+        holder.communicate("", timeout=30)
+    Lake(spans, "next").close()
+    assert not half.exists()
 
 
 @pytest.mark.parametrize("files_before_kill", [1, 20, 50])
