@@ -46,6 +46,8 @@ DATES_KEY = "lens_dates"
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D",
            "#FF9DA6", "#2E86AB", "#8CD17D", "#B6992D", "#499894", "#D37295", "#79706E", "#A0CBE8"]
 NO_MODEL_COLOR = "#BAB0AC"
+DONUT_RADIUS = "max(min(width, height) / 2 - 4, 8)"  # Vega expression over the plot's size
+DONUT_HOLE = 0.55  # the hole, as a share of the outer radius
 EMPTY_HELP = (
     "Load spans with `make ingest FILES=export.jsonl` (or `python -m lens_etl ingest files export.jsonl`); "
     "`make run` loads the bundled sample exports into an empty lake."
@@ -390,6 +392,17 @@ def chart(spec: alt.TopLevelMixin) -> None:
         spec = spec.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
     object.__setattr__(spec, "to_dict", functools.partial(type(spec).to_dict, spec, validate=False))
     st.altair_chart(spec, width="stretch")
+
+
+def donut(data: pd.DataFrame, theta: str, color: alt.Color, tooltip: list, height: int = 360) -> alt.Chart:
+    """A share-of-total ring that stays a ring in a narrow column: the legend sits below the plot
+    (a long model name beside it left ~100 px), and both radii follow the plot's size (a fixed
+    inner radius left a ring thinner than a pixel)."""
+    return alt.Chart(data).mark_arc(
+        radius=alt.expr(DONUT_RADIUS), innerRadius=alt.expr(f"{DONUT_HOLE} * ({DONUT_RADIUS})"),
+    ).encode(
+        alt.Theta(theta), color.legend(orient="bottom", direction="vertical", labelLimit=260), tooltip=tooltip,
+    ).properties(height=height, autosize=alt.AutoSizeParams(type="fit", contains="padding"))
 
 
 def table(df: pd.DataFrame, filename: str, **kwargs: Any) -> None:

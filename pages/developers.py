@@ -5,7 +5,7 @@ import altair as alt
 import streamlit as st
 
 from pages._common import (
-    chart, current_filters, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows, period_label, query, query_soon,
+    chart, current_filters, donut, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows, period_label, query, query_soon,
     table, time_bucket, time_tooltip, time_x,
 )
 
@@ -94,15 +94,12 @@ with right:
     st.subheader("Model preference")
     models = models_soon.result()
     if not no_rows(models, "model usage"):
-        chart(
-            alt.Chart(models).mark_arc(innerRadius=50).encode(
-                alt.Theta("requests:Q"),
-                alt.Color("model:N", scale=model_color_scale(models["model"]), title="Model"),
-                tooltip=["model:N", alt.Tooltip("requests:Q", format=","),
-                         alt.Tooltip("request_share:Q", title="Share", format=".1%"),
-                         alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f")],
-            ).properties(height=220, autosize=alt.AutoSizeParams(type="fit", contains="padding"))
-        )
+        chart(donut(
+            models, "requests:Q", alt.Color("model:N", scale=model_color_scale(models["model"]), title="Model"),
+            tooltip=["model:N", alt.Tooltip("requests:Q", format=","),
+                     alt.Tooltip("request_share:Q", title="Share", format=".1%"),
+                     alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f")],
+        ))
 
 st.subheader("Cost allocation by repo and model")
 allocation = allocation_soon.result()

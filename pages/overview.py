@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages._alerts_ui import anomaly_points
 from pages._common import (
-    chart, current_filters, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_pct,
+    chart, current_filters, donut, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_pct,
     fmt_usd, model_color_scale, no_rows, period_label, query_soon, table, time_bucket, time_tooltip, time_x,
 )
 
@@ -91,16 +91,13 @@ with left:
     st.subheader("Model share")
     share = share_soon.result()
     if not no_rows(share, "model usage"):
-        chart(
-            alt.Chart(share).mark_arc(innerRadius=50).encode(
-                alt.Theta("requests:Q"),
-                alt.Color("model:N", scale=model_color_scale(share["model"]), title="Model"),
-                tooltip=["model:N", alt.Tooltip("requests:Q", format=","),
-                         alt.Tooltip("request_share:Q", title="Share of requests", format=".1%"),
-                         alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f"),
-                         alt.Tooltip("cost_share:Q", title="Share of cost", format=".1%")],
-            ).properties(height=240, autosize=alt.AutoSizeParams(type="fit", contains="padding"))
-        )
+        chart(donut(
+            share, "requests:Q", alt.Color("model:N", scale=model_color_scale(share["model"]), title="Model"),
+            tooltip=["model:N", alt.Tooltip("requests:Q", format=","),
+                     alt.Tooltip("request_share:Q", title="Share of requests", format=".1%"),
+                     alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f"),
+                     alt.Tooltip("cost_share:Q", title="Share of cost", format=".1%")],
+        ))
 with middle:
     st.subheader("Top developers by cost")
     developers = developers_soon.result()

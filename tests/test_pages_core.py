@@ -5,6 +5,7 @@ that drifts from the data (or from its own query file) fails here.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -186,3 +187,23 @@ def test_no_data_shows_the_empty_state(app: AppTest, tmp_path: Path, monkeypatch
     app.run()
     assert not app.exception
     assert any("lens_etl ingest files" in i.value for i in app.info)
+
+
+def arc_specs(at: AppTest) -> list[dict]:
+    """The Vega-Lite specs of the page's arc (pie and donut) charts."""
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    return [s for s in specs if s.get("mark", {}).get("type") == "arc"]
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/developers.py"])
+def test_model_share_donut_keeps_its_ring_in_a_narrow_column(app: AppTest, page: str) -> None:
+    """A legend beside the ring (long model names) left the plot ~100 px, and a fixed inner radius
+    of 50 px then left a ring 0.16 px thick: the legend goes below and both radii follow the plot."""
+    app.run()
+    app.switch_page(page).run()
+    assert_clean(app)
+    (spec,) = arc_specs(app)
+    assert spec["encoding"]["color"]["legend"]["orient"] == "bottom"
+    radius, inner = spec["mark"]["radius"], spec["mark"]["innerRadius"]
+    assert "width" in radius["expr"] and "height" in radius["expr"]
+    assert inner["expr"].startswith("0.") and radius["expr"] in inner["expr"]
