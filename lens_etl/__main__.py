@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
@@ -161,6 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lens: interrupted; the lake is consistent, run again to finish", file=sys.stderr)
         return 130
+    except Exception as exc:  # not a user mistake Lens knows: still one line, the traceback on request
+        if os.environ.get("LENS_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "no message"
+        print(f"lens: error: {args.command} failed: {type(exc).__name__}: {message} "
+              "(set LENS_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
     return 0
 
 
