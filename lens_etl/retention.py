@@ -2,16 +2,24 @@
 
 A purge rewrites each partition that holds the developer's rows without them (the lake's
 journaled `_rewrite`, so a crash never leaves duplicates), recomputes those days' rollups,
-and drops dead letters whose raw text names them (their id or an identity alias).
+and drops dead letters whose raw record holds their id or an identity alias as a whole value.
 """
 from __future__ import annotations
 
+import csv
+import functools
+import io
+import json
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, Iterator
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import rollups
@@ -21,6 +29,7 @@ from .identity import load_identity
 from .lake import Lake, partition_dir, write_parquet_atomic
 from .schema import DEAD_LETTER_SCHEMA
 
+QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')  # a double-quoted string in text that is not JSON
 KEEP_OTHERS_SQL = "SELECT * FROM rows_in WHERE developer_id IS DISTINCT FROM (SELECT id FROM purge_target)"
 
 
@@ -36,7 +45,7 @@ class PurgeResult:
 
 
 def expired_days(settings: Settings, today: date) -> list[date]:
-    if not settings.retention_days:
+    if not settings.retention_days or settings.retention_days < 1:  # checked at load; never "delete all"
         return []
     cutoff = today - timedelta(days=settings.retention_days)
     lake = Lake(settings.spans_dir, "retention")
@@ -77,8 +86,16 @@ def days_with(settings: Settings, developer: str) -> list[date]:
     return [r[0] for r in rows]
 
 
+def _checked_id(developer: str) -> str:
+    """A blank id would match every row with no developer, and every dead letter."""
+    if not developer.strip():
+        raise RetentionError("--developer: give a developer id (it is empty)")
+    return developer
+
+
 def purge(settings: Settings, developer: str) -> PurgeResult:
     """Remove every row of this developer from the lake, the rollups and the dead letters."""
+    developer = _checked_id(developer)
     days = days_with(settings, developer)
     lake = Lake(settings.spans_dir, "purge")
     removed = 0
@@ -98,37 +115,78 @@ def purge(settings: Settings, developer: str) -> PurgeResult:
     return PurgeResult(removed, days, _purge_dead_letters(settings, developer))
 
 
-def _names(settings: Settings, developer: str) -> list[str]:
+def _names(settings: Settings, developer: str) -> frozenset[str]:
     """The developer id and its identity aliases, lower-case: what raw text may name them by."""
     aliases = load_identity(settings.identity_file).aliases
-    return sorted({developer.lower(), *(a for a, (owner, _) in aliases.items() if owner == developer)})
+    return frozenset({developer.lower(), *(a for a, (owner, _) in aliases.items() if owner == developer)})
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON document, and in the JSON documents held as strings (LiteLLM's
+    metadata, tool inputs): where a record names its developer."""
+    if isinstance(value, str):
+        yield value
+        if value[:1] in ("{", "["):
+            try:
+                yield from _strings(json.loads(value))
+            except ValueError:
+                pass
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _values_in(raw: str) -> Iterator[str]:
+    """The whole values a raw record holds: JSON strings, or for text that is not JSON (a cut-off
+    line, a malformed CSV row) its quoted strings and its comma-separated cells."""
+    try:
+        yield from _strings(json.loads(raw))
+        return
+    except ValueError:
+        pass
+    yield from (match.group(1) for match in QUOTED.finditer(raw))
+    for row in csv.reader(io.StringIO(raw)):
+        yield from row
+
+
+def _names_one_of(raw: str | None, names: frozenset[str]) -> bool:
+    return raw is not None and any(value.strip().lower() in names for value in _values_in(raw))
+
+
+def _naming(raws: pa.ChunkedArray, names: frozenset[str]) -> pa.Array:
+    """Which dead letters hold one of the names as a whole value (not inside another word: `e`
+    is not `alice`). A substring test picks the few candidates; only they are parsed."""
+    lowered = pc.utf8_lower(raws)
+    candidates = pc.fill_null(functools.reduce(pc.or_, (pc.match_substring(lowered, name) for name in names)), False)
+    hits = [False] * len(raws)
+    for index in pc.indices_nonzero(candidates).to_pylist():
+        hits[index] = _names_one_of(raws[index].as_py(), names)
+    return pa.array(hits, pa.bool_())
 
 
 def _purge_dead_letters(settings: Settings, developer: str) -> int:
     names = _names(settings, developer)
     removed = 0
-    con = duckdb.connect()
-    try:
-        for path in sorted(settings.deadletter_dir.glob("*.parquet")):
-            table = pq.read_table(path)
-            con.register("dead", table)
-            kept = con.execute("SELECT * FROM dead WHERE len(list_filter($names, n -> contains(lower(coalesce(raw, '')), n))) = 0",
-                               {"names": names}).to_arrow_table()
-            con.unregister("dead")
-            if kept.num_rows == table.num_rows:
-                continue
-            removed += table.num_rows - kept.num_rows
-            if kept.num_rows:
-                write_parquet_atomic(kept.cast(DEAD_LETTER_SCHEMA), path)
-            else:
-                path.unlink()
-    finally:
-        con.close()
+    for path in sorted(settings.deadletter_dir.glob("*.parquet")):
+        table = pq.read_table(path)
+        kept = table.filter(pc.invert(_naming(table["raw"], names)))
+        if kept.num_rows == table.num_rows:
+            continue
+        removed += table.num_rows - kept.num_rows
+        if kept.num_rows:
+            write_parquet_atomic(kept.cast(DEAD_LETTER_SCHEMA), path)
+        else:
+            path.unlink()
     return removed
 
 
 def export(settings: Settings, developer: str, out: Path) -> int:
     """Write every lake row of this developer to a .parquet or .jsonl file; returns the count."""
+    developer = _checked_id(developer)
     if out.suffix not in (".parquet", ".jsonl"):
         raise RetentionError(f"{out}: the output must end in .parquet or .jsonl")
     con = duckdb.connect()

@@ -63,3 +63,65 @@ def test_retention_drops_old_partitions_and_their_rollups(lake: Settings) -> Non
     assert dropped and all((newest - d).days > 5 for d in dropped)
     assert count(kept, "SELECT min(event_date) FROM spans") >= min(d for d in [newest] if d) .__class__.fromordinal(newest.toordinal() - 5)
     assert count(kept, f"SELECT count(*) FROM daily_metrics WHERE event_date < DATE '{dropped[-1]}' + 1") == 0
+
+
+DEAD_LETTERS = {  # raw line -> does it name bob (id "bob", alias "acct-bob")?
+    '{"name": "no id", "attributes.user.id": "acct-bob"}': True,
+    '{"name": "no id", "attributes.user.id": "ACCT-BOB"}': True,
+    '{"name": "no id", "attributes.metadata": "{\\"user_api_key_user_id\\": \\"bob\\"}"}': True,
+    '{"name": "cut off", "attributes.user.id": "acct-bob", ': True,
+    '{"name": "no id", "attributes.user.id": "acct-alice"}': False,
+    '{"name": "no id", "attributes.user.id": "bobby"}': False,
+    '{"name": "no id", "attributes.user.id": "acct-bob-2"}': False,
+    '{"name": "no id", "attributes.input.value": "ask bob about the build"}': False,
+    '{"name": "no id", "attributes.user.id": "eve", "attributes.session.id": "e-1"}': False,
+    '{"name": "cut off", "attributes.user.id": "acct-erin", ': False,
+}
+
+
+def _dead_letter_raws(settings: Settings) -> list[str]:
+    return [raw for path in sorted(settings.deadletter_dir.glob("*.parquet")) for raw in pq.read_table(path)["raw"].to_pylist()]
+
+
+@pytest.fixture
+def dead_letters(lake: Settings, tmp_path: Path) -> Settings:
+    export = tmp_path / "rejects.jsonl"
+    export.write_text("\n".join(DEAD_LETTERS) + "\n", encoding="utf-8")
+    ingest(lake, "file", "rejects", read_files([export], lake.batch_bytes))
+    assert set(DEAD_LETTERS) <= set(_dead_letter_raws(lake))
+    return lake
+
+
+def test_purge_drops_only_the_dead_letters_that_name_the_developer_as_a_whole_value(dead_letters: Settings) -> None:
+    before = _dead_letter_raws(dead_letters)
+    result = retention.purge(dead_letters, "bob")
+    after = _dead_letter_raws(dead_letters)
+    named = {raw for raw, bob in DEAD_LETTERS.items() if bob}
+    assert result.dead_letters == len(named)
+    assert not named & set(after)
+    assert sorted(after) == sorted(raw for raw in before if raw not in named)
+
+
+def test_a_one_letter_developer_does_not_match_inside_other_words(dead_letters: Settings) -> None:
+    before = _dead_letter_raws(dead_letters)
+    assert retention.purge(dead_letters, "e").dead_letters == 0
+    assert _dead_letter_raws(dead_letters) == before
+
+
+@pytest.mark.parametrize("developer", ["", "   "])
+def test_a_blank_developer_is_refused_and_nothing_is_purged(dead_letters: Settings, developer: str) -> None:
+    before = _dead_letter_raws(dead_letters)
+    spans = count(dead_letters, "SELECT count(*) FROM spans")
+    with pytest.raises(retention.RetentionError, match="--developer"):
+        retention.purge(dead_letters, developer)
+    with pytest.raises(retention.RetentionError, match="--developer"):
+        retention.export(dead_letters, developer, dead_letters.data_dir / "x.parquet")
+    assert _dead_letter_raws(dead_letters) == before
+    assert count(dead_letters, "SELECT count(*) FROM spans") == spans
+
+
+def test_no_retention_days_or_a_bad_one_drops_nothing(lake: Settings) -> None:
+    newest = max(date.fromisoformat(p.name.split("=")[1]) for p in lake.spans_dir.glob("event_date=*"))
+    for days in (None, 0, -1):
+        assert retention.drop_expired(Settings(data_dir=lake.data_dir, retention_days=days), newest) == []
+    assert any(lake.spans_dir.glob("event_date=*"))
