@@ -9,11 +9,13 @@ in `state_dir/alert_state.json` until delivered, so a webhook that is down loses
 """
 from __future__ import annotations
 
+import argparse
 import calendar
 import fcntl
 import hashlib
 import json
 import logging
+import math
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -671,17 +673,17 @@ def add_commands(commands: Any) -> None:
     sub.add_parser("check", help="evaluate every rule now, notify webhooks, print what fires").set_defaults(handler=_cli_check)
     sub.add_parser("list", help="the rules").set_defaults(handler=_cli_list)
     hist = sub.add_parser("history", help="the newest firings, resolutions and rule changes")
-    hist.add_argument("--limit", type=int, default=50)
+    hist.add_argument("--limit", type=_positive_int, default=50, help="how many events (default 50)")
     hist.set_defaults(handler=_cli_history)
     add = sub.add_parser("add", help="add a rule, e.g. `alerts add error_rate --scope model --threshold 0.2`")
     add.add_argument("type", choices=list(RULE_TYPES))
     add.add_argument("--id", help="rule id (default: type-scope-name)")
     add.add_argument("--scope", help="total, developer, team, model, service, source or project (per type)")
     add.add_argument("--name", default="", help="one developer/team/model/…; default: each one")
-    add.add_argument("--threshold", type=float, help="see `alerts list` for each type's unit")
+    add.add_argument("--threshold", type=_finite_float, help="see `alerts list` for each type's unit")
     add.add_argument("--window", choices=WINDOWS, help="cost rules: day, week or month")
     add.add_argument("--minutes", type=int, help="the recent window in minutes")
-    add.add_argument("--baseline-days", type=float, help="the trailing baseline (silence: look-back) in days")
+    add.add_argument("--baseline-days", type=_finite_float, help="the trailing baseline (silence: look-back) in days")
     add.add_argument("--min-count", type=int, help="the least calls/errors/records before it can fire")
     add.add_argument("--metric", choices=METRICS, help="usage_anomaly: requests, tokens or cost_usd")
     add.add_argument("--severity", choices=SEVERITIES, default="warning")
@@ -689,6 +691,28 @@ def add_commands(commands: Any) -> None:
     remove = sub.add_parser("remove", help="remove a rule by id")
     remove.add_argument("rule_id")
     remove.set_defaults(handler=_cli_remove)
+
+
+def _positive_int(text: str) -> int:
+    """A count flag: a whole number of at least 1 (argparse shows the message as one line)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    """A number flag; `nan` and `inf` parse as floats but would make a rule that never fires."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def _actor(settings: Settings) -> str:

@@ -41,6 +41,10 @@ def fixture_lake(tmp_path_factory) -> Path:
         (["ingest", "files", "notes.txt"], "notes.txt: unknown file type"),
         (["--config", "nowhere.toml", "views"], "nowhere.toml: config file not found"),
         (["ingest", "files", "broken.parquet"], "broken.parquet: not a readable Parquet file"),
+        (["purge", "--developer", ""], "--developer: give a developer id"),
+        (["alerts", "history", "--limit", "-1"], "--limit: expected a whole number of at least 1"),
+        (["alerts", "history", "--limit", "0"], "--limit: expected a whole number of at least 1"),
+        (["alerts", "add", "error_rate", "--threshold", "nan"], "--threshold: expected a finite number"),
     ],
 )
 def test_user_mistakes_get_one_line_and_a_nonzero_exit(tmp_path: Path, args: list[str], message: str) -> None:
