@@ -131,6 +131,16 @@ class _Table:
         return int(value * 1024 * 1024)
 
 
+def _check_folder(path: Path, origin: str) -> None:
+    """The data dir is a folder, or can become one: a file in its place fails later, far away."""
+    for place in (path, *path.absolute().parents):
+        if place.is_dir():
+            return
+        if place.exists():
+            what = "it" if place == path else f"{place} in its path"
+            raise ConfigError(f"{path}: not a folder ({what} is a file); {origin} must name a folder for the lake")
+
+
 def _redaction(section: Mapping[str, Any], path: Path) -> tuple[Pattern, ...]:
     """The [redaction] patterns; their errors name lens.toml too."""
     if not isinstance(section.get("custom", []), list):
@@ -158,6 +168,8 @@ def load_settings(
     resolved_data = Path(data_dir or env.get("LENS_DATA_DIR") or lens.text("data_dir") or "data")
     if not resolved_data.is_absolute() and not data_dir and not env.get("LENS_DATA_DIR") and lens.text("data_dir"):
         resolved_data = base / resolved_data
+    origin = "--data-dir" if data_dir else "LENS_DATA_DIR" if env.get("LENS_DATA_DIR") else f"{config_path} [lens] data_dir"
+    _check_folder(resolved_data, origin)
     identity_table = tables["identity"]
     identity = env.get("LENS_IDENTITY_FILE") or _Table(identity_table, config_path, "identity").text("file")
     if not identity and "developers" in identity_table:

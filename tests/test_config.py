@@ -84,3 +84,30 @@ def test_the_cli_shows_a_bad_setting_as_one_line(tmp_path: Path, toml: str, caps
     assert main(["--data-dir", str(tmp_path / "data"), "--config", str(config), "views"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "lens.toml" in err
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["views"], ["ingest", "files", "x.jsonl"]])
+def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "lens.toml"
+    config.write_text("[lens]\nproject = 'p'\n")
+    (tmp_path / "x.jsonl").write_text('{"context.span_id": "s1"}\n')
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("a file")
+    for data_dir in (not_a_folder, not_a_folder / "inner"):
+        assert main(["--data-dir", str(data_dir), "--config", str(config), *command]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") == 1 and "not a folder" in captured.err and "--data-dir" in captured.err
+        assert "lake healthy" not in captured.out
+    assert not_a_folder.read_text() == "a file"
+
+
+def test_lens_toml_data_dir_that_is_a_file_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "store").write_text("a file")
+    with pytest.raises(ConfigError, match=r"lens.toml \[lens\] data_dir must name a folder"):
+        load_settings(None, _write(tmp_path, "[lens]\ndata_dir = 'store'\n"), env={})
+
+
+def _write(tmp_path: Path, toml: str) -> Path:
+    config = tmp_path / "lens.toml"
+    config.write_text(toml)
+    return config
