@@ -16,6 +16,7 @@ SESSION_KEY = "sessions_pick"
 SPAN_KEY = "sessions_span_pick"
 MAX_WATERFALL_ROWS = 400
 SORTS = {"newest": "Newest first", "cost": "Cost", "duration": "Duration", "errors": "Errors", "requests": "Requests"}
+KPI_ROWS = (4, 3)  # a session's cards per row
 LISTED = (100, 500, 2000, 0)  # rows in the list (0: every match); the top of the chosen order
 KIND_COLORS = alt.Scale(
     domain=["LLM", "TOOL", "AGENT", "CHAIN", "UNKNOWN"],
@@ -133,16 +134,17 @@ st.caption(
     f"{info['developer_id'] or 'unknown developer'} · {info['team'] or 'no team'} · {info['repo_slug'] or 'no repo'} · "
     f"{info['started_at']:%Y-%m-%d %H:%M:%S} → {info['ended_at']:%H:%M:%S} UTC · models: {', '.join(info['models']) or '—'}"
 )
-kpis = st.columns(7)
-kpis[0].metric("Cost", fmt_usd(info["cost_usd"]), border=True,
-               help=f"{fmt_int(info['unpriced_spans'])} spans of unpriced models are not included.")
-kpis[1].metric("Duration", short_duration(info["duration_s"]), border=True, help=fmt_duration(info["duration_s"]))
-kpis[2].metric("Requests", fmt_int(info["requests"]), border=True)
-kpis[3].metric("Tool calls", fmt_int(info["tool_calls"]), border=True)
-kpis[4].metric("Sub-agents", fmt_int(info["sub_agents"]), border=True, help="Task tool calls: each runs a sub-agent.")
-kpis[5].metric("Errors", fmt_int(info["errors"]), border=True)
-kpis[6].metric("Tokens", fmt_compact((info["tokens_in"] or 0) + (info["tokens_out"] or 0)), border=True,
-               help=f"In {fmt_int(info['tokens_in'])} (cache reads {fmt_int(info['cache_read_tokens'])}), out {fmt_int(info['tokens_out'])}.")
+# Two rows of cards: seven in one row truncate their values at a laptop's width ("Cost $0.…").
+money, work = st.columns(KPI_ROWS[0]), st.columns(KPI_ROWS[1])
+money[0].metric("Cost", fmt_usd(info["cost_usd"]), border=True,
+                help=f"{fmt_int(info['unpriced_spans'])} spans of unpriced models are not included.")
+money[1].metric("Duration", short_duration(info["duration_s"]), border=True, help=fmt_duration(info["duration_s"]))
+money[2].metric("Requests", fmt_int(info["requests"]), border=True)
+money[3].metric("Tokens", fmt_compact((info["tokens_in"] or 0) + (info["tokens_out"] or 0)), border=True,
+                help=f"In {fmt_int(info['tokens_in'])} (cache reads {fmt_int(info['cache_read_tokens'])}), out {fmt_int(info['tokens_out'])}.")
+work[0].metric("Tool calls", fmt_int(info["tool_calls"]), border=True)
+work[1].metric("Sub-agents", fmt_int(info["sub_agents"]), border=True, help="Task tool calls: each runs a sub-agent.")
+work[2].metric("Errors", fmt_int(info["errors"]), border=True)
 
 spans = query("session_spans", **days)
 spans["start_utc"] = spans["start_time"].dt.strftime("%H:%M:%S.%f").str[:-3]

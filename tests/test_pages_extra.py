@@ -92,6 +92,24 @@ def test_session_in_the_url_opens_it_with_its_sql_cost(db: duckdb.DuckDBPyConnec
     assert at.query_params["session"] == session
 
 
+def metric_rows(at: AppTest) -> list[list[str]]:
+    """The labels of the KPI cards in each row of columns on the page, top to bottom."""
+    rows = []
+    for block in at.main.children.values():
+        columns = [c for c in getattr(block, "children", {}).values() if getattr(c, "type", "") == "column"]
+        labels = [m.label for column in columns for m in column.get("metric")]
+        if labels:
+            rows.append(labels)
+    return rows
+
+
+def test_session_kpis_sit_in_two_rows_that_fit_a_laptop(db: duckdb.DuckDBPyConnection) -> None:
+    """Seven cards in one row truncated their values at 1366 px ("Cost $0.…", "Sub-age…")."""
+    session = scalar(db, "SELECT session_id FROM sessions ORDER BY spans DESC, session_id LIMIT 1")
+    rows = metric_rows(open_page("pages/sessions.py", session=session))
+    assert rows == [["Cost", "Duration", "Requests", "Tokens"], ["Tool calls", "Sub-agents", "Errors"]]
+
+
 def test_span_tree_holds_every_span_once_with_children_after_parents(db: duckdb.DuckDBPyConnection) -> None:
     session = scalar(db, """
         SELECT t.session_id FROM spans AS t JOIN spans AS c ON c.parent_span_id = t.span_id
