@@ -22,6 +22,7 @@ checked AS (
 )
 SELECT
     source_file, line, json_problem,
+    hash(doc) AS doc_hash,  -- with the file and line, what pairs a dead letter with its raw text
     {record_fields},
     -- Every attribute and every other key stays in `metadata`; only bulky content goes (it is
     -- kept as bounded previews), and what the columns hold. Most records hold no message
