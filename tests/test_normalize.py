@@ -239,6 +239,8 @@ def test_content_blackouts_are_counted(flat: dict) -> None:
         (json.dumps({"context.span_id": "s", "start_time": "yesterday"}), "unparseable time: start_time = yesterday"),
         (json.dumps({"context.span_id": "s"}), "missing field: start_time"),
         (json.dumps({"context.span_id": "s", "start_time": 1763900000000, "end_time": "soon"}), "unparseable time: end_time"),
+        (json.dumps({"context.span_id": "s", "start_time": 1763900000000, "end_time": 1763800000000}),
+         "bad time: end_time 1763800000000 is before start_time 1763900000000"),
         (json.dumps({**BASE, "attributes.llm.token_count.prompt": "lots"}), "wrong type: llm.token_count.prompt = lots"),
         (json.dumps({**BASE, "context.span_id": {"nested": 1}}), "wrong type: span id"),
     ],

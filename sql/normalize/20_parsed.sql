@@ -29,6 +29,7 @@ SELECT
         WHEN start_ts IS NULL OR NOT lens_ts_ok(start_ts) THEN 'unparseable time: start_time = ' || left(start_time_raw, 60)
         WHEN end_time_raw IS NOT NULL AND trim(end_time_raw) <> '' AND (end_ts IS NULL OR NOT lens_ts_ok(end_ts))
             THEN 'unparseable time: end_time = ' || left(end_time_raw, 60)
+        WHEN end_ts < start_ts THEN 'bad time: end_time ' || left(end_time_raw, 60) || ' is before start_time ' || left(start_time_raw, 60)
         WHEN lens_bad_num(tokens_in_raw) THEN 'wrong type: llm.token_count.prompt = ' || left(tokens_in_raw, 60)
         WHEN lens_bad_num(tokens_out_raw) THEN 'wrong type: llm.token_count.completion = ' || left(tokens_out_raw, 60)
         WHEN lens_bad_num(cache_read_raw) THEN 'wrong type: cache read tokens = ' || left(cache_read_raw, 60)
