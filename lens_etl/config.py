@@ -51,6 +51,11 @@ class Settings:
         return self.data_dir / "deadletter"
 
     @property
+    def quarantine_dir(self) -> Path:
+        """Where `doctor --fix` moves files the lake cannot read: kept for a look, never deleted."""
+        return self.data_dir / "quarantine"
+
+    @property
     def runs_dir(self) -> Path:
         return self.data_dir / "runs"
 

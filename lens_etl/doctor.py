@@ -8,15 +8,16 @@ ingest is running: a live ingest's `*.tmp` files look exactly like a dead one's.
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict, dataclass, field
-from datetime import date
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, timezone
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import object_store, rollups, session_totals, warehouse
 from .config import Settings
-from .lake import FILE_SCHEMA, JOURNAL, Lake
+from .lake import FILE_SCHEMA, JOURNAL, Lake, looks_like_parquet
 from .schema import PARTITION_COLUMN
 
 STATS_COLUMNS = ("start_time", "developer_id", "session_id")
@@ -66,6 +67,8 @@ class Report:
     to_unpublish: int = 0  # published objects whose files are gone
     copies_out_of_step: int = 0  # rollup files changed since lens.duckdb's copies of them were made
     leftover_builds: list[str] = field(default_factory=list)  # what killed builds of lens.duckdb left
+    corrupt_files: list[str] = field(default_factory=list)  # span files that are not Parquet: every read of their day fails
+    quarantined: list[str] = field(default_factory=list)  # where `fix` moved them
 
     @property
     def fragmented(self) -> list[date]:
@@ -73,7 +76,8 @@ class Report:
 
     def problems(self) -> list[str]:
         """One line per thing `--fix` would change; empty when the lake is healthy."""
-        found = [f"leftover temp file {name}" for name in self.tmp_files]
+        found = [f"corrupt span file {name}: not readable Parquet (--fix moves it to quarantine/)" for name in self.corrupt_files]
+        found += [f"leftover temp file {name}" for name in self.tmp_files]
         found += [f"unfinished compaction journal {name}" for name in self.journals]
         found += [f"{day}: {n} files (compacted at {self.compact_min_files})" for day, n in
                   ((p.day, len(p.files)) for p in self.partitions) if day in self.fragmented]
@@ -158,11 +162,35 @@ def _relative(settings: Settings, path: Path) -> str:
     return str(path.relative_to(settings.data_dir))
 
 
+def _readable(path: Path) -> FileHealth | None:
+    """The file's health, or None when it is not Parquet at all (garbage, cut short)."""
+    if not looks_like_parquet(path):
+        return None
+    try:
+        return inspect_file(path)
+    except (pa.ArrowException, OSError):
+        return None
+
+
+def _inspect_partitions(settings: Settings, days: dict[date, Path]) -> tuple[list[PartitionHealth], list[str]]:
+    """Each day's readable files, and the files that are not (relative to the data dir)."""
+    partitions, corrupt = [], []
+    for day, folder in days.items():
+        files = []
+        for path in sorted(folder.glob("*.parquet")):
+            health = _readable(path)
+            if health is None:
+                corrupt.append(_relative(settings, path))
+            else:
+                files.append(health)
+        partitions.append(PartitionHealth(day, files))
+    return partitions, corrupt
+
+
 def diagnose(settings: Settings) -> Report:
     """Read-only: look at every span file's footer and every folder the lake keeps."""
     days = _span_days(settings.spans_dir)
-    partitions = [PartitionHealth(day, [inspect_file(p) for p in sorted(folder.glob("*.parquet"))])
-                  for day, folder in days.items()]
+    partitions, corrupt = _inspect_partitions(settings, days)
     tmp_files = [_relative(settings, p) for folder in (settings.lake_dir, settings.deadletter_dir, settings.runs_dir)
                  for p in sorted(folder.rglob("*.tmp"))]
     journals = [_relative(settings, p) for p in sorted(settings.spans_dir.glob(f"{PARTITION_COLUMN}=*/{JOURNAL}"))]
@@ -185,12 +213,14 @@ def diagnose(settings: Settings) -> Report:
         to_unpublish=to_unpublish,
         copies_out_of_step=warehouse.copies_out_of_step(settings),
         leftover_builds=[_relative(settings, p) for p in warehouse.leftover_builds(settings.duckdb_path)],
+        corrupt_files=corrupt,
     )
 
 
 def fix(settings: Settings) -> Report:
     """Repair what `diagnose` finds, in dependency order; returns the report after the fix."""
     before = diagnose(settings)
+    moved = [_relative(settings, quarantine(settings, name)) for name in before.corrupt_files]
     lake = Lake(settings.spans_dir, "doctor")  # its constructor runs recover(): journals, span .tmp files
     try:
         lake.compact(min_files=2)  # many files, or drifted ones among others: merged and conformed
@@ -203,7 +233,21 @@ def fix(settings: Settings) -> Report:
         shutil.rmtree(settings.data_dir / name, ignore_errors=True)
     rollups.refresh_stale(settings)
     warehouse.build(settings, publish=True)  # also brings the rollup copies up to date, drops leftover builds
-    return diagnose(settings)
+    return replace(diagnose(settings), quarantined=moved)
+
+
+def quarantine(settings: Settings, name: str) -> Path:
+    """Move a file the lake cannot read out of it, to the same place under `quarantine/`: out of
+    every reader's way, kept for whoever wants to see what it was."""
+    source = settings.data_dir / name
+    target = settings.quarantine_dir / name
+    if target.exists():
+        target = target.with_name(f"{target.name}.{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(source, target)
+    if not any(source.parent.iterdir()):
+        source.parent.rmdir()  # a day that held only this file is no day at all
+    return target
 
 
 def render(report: Report) -> None:
@@ -230,6 +274,8 @@ def render(report: Report) -> None:
     if report.lake_url:
         console.print(f"lake URL {report.lake_url}: {report.to_publish:,} file(s) to publish, "
                       f"{report.to_unpublish:,} object(s) to remove", markup=False, highlight=False)
+    for name in report.quarantined:
+        console.print(f"moved a corrupt span file to {name}", markup=False, highlight=False)
     problems = report.problems()
     if not problems:
         console.print("[green]lake healthy[/green]")

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import memory, processes
+from .errors import LensError
 from .schema import PARTITION_COLUMN, SPAN_SCHEMA
 from .writer_lock import unless_busy
 
@@ -149,6 +150,38 @@ def leftover_spills() -> list[Path]:
                   if processes.gone(folder.name[len(SPILL_PREFIX):].split("-", 1)[0]))
 
 
+class CorruptFileError(LensError):
+    """A file in the lake is not Parquet (damaged, or put there by hand)."""
+
+
+MAGIC = b"PAR1"
+
+
+def looks_like_parquet(path: Path) -> bool:
+    """Magic bytes at both ends and a footer that fits: cheap enough to ask of every file at
+    every run (a footer read is not), and it catches garbage and truncated files."""
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < 12 or handle.read(4) != MAGIC:
+                return False
+            handle.seek(size - 8)
+            tail = handle.read(8)
+    except OSError:
+        return False
+    return tail[4:] == MAGIC and int.from_bytes(tail[:4], "little") <= size - 12
+
+
+def check_readable(root: Path) -> None:
+    """Stop before any work if a span file is not Parquet: every read of its day would fail far
+    from the cause. `doctor` names such files and `doctor --fix` moves them aside."""
+    broken = [path for path in sorted(root.glob(f"{PARTITION_COLUMN}=*/*.parquet")) if not looks_like_parquet(path)]
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise CorruptFileError(f"{broken[0]}: not a readable Parquet file{more}; "
+                               "run `python -m lens_etl doctor`, `doctor --fix` moves it to the quarantine folder")
+
+
 EPOCH = date(1970, 1, 1)  # day 0 of Arrow's date32
 
 
@@ -162,6 +195,8 @@ class Lake:
         self.buffer_bytes = buffer_bytes
         self.run_id = run_id
         self.root.mkdir(parents=True, exist_ok=True)
+        if recover:  # before anything is opened: a run that stops here leaves nothing behind
+            check_readable(root)
         self._seq = 0
         self._loaded: set[date] = set()
         self._ids_by_hash: dict[date, tuple[np.ndarray, pa.Array]] = {}  # a day's id hashes, sorted, and its ids in that order

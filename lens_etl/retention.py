@@ -26,7 +26,7 @@ from . import rollups
 from .config import Settings
 from .errors import LensError
 from .identity import load_identity
-from .lake import Lake, partition_dir, write_parquet_atomic
+from .lake import Lake, check_readable, partition_dir, write_parquet_atomic
 from .schema import DEAD_LETTER_SCHEMA
 
 QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')  # a double-quoted string in text that is not JSON
@@ -96,10 +96,10 @@ def _checked_id(developer: str) -> str:
 def purge(settings: Settings, developer: str) -> PurgeResult:
     """Remove every row of this developer from the lake, the rollups and the dead letters."""
     developer = _checked_id(developer)
-    days = days_with(settings, developer)
-    lake = Lake(settings.spans_dir, "purge")
+    lake = Lake(settings.spans_dir, "purge")  # first: it stops at a corrupt file before anything is read
     removed = 0
     try:
+        days = days_with(settings, developer)
         lake.con.execute("CREATE OR REPLACE TEMP TABLE purge_target AS SELECT CAST($d AS VARCHAR) AS id", {"d": developer})
         for day in days:
             files = lake.files(day)
@@ -189,6 +189,7 @@ def export(settings: Settings, developer: str, out: Path) -> int:
     developer = _checked_id(developer)
     if out.suffix not in (".parquet", ".jsonl"):
         raise RetentionError(f"{out}: the output must end in .parquet or .jsonl")
+    check_readable(settings.spans_dir)
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")

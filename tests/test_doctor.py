@@ -184,3 +184,56 @@ def test_compaction_writes_sorted_row_groups_with_statistics(settings: Settings,
     # times sorted by session jump at every session: plain, for zstd, not bit-packed deltas
     start = meta.row_group(0).column(lake_module.FILE_SCHEMA.get_field_index("start_time"))
     assert "DELTA_BINARY_PACKED" not in start.encodings and "PLAIN" in start.encodings
+
+
+def _plant_corrupt_files(settings: Settings) -> tuple[Path, Path]:
+    """A garbage file and a real span file cut short, in two partitions."""
+    first, second = _days(settings)[:2]
+    garbage = partition_dir(settings.spans_dir, first) / "part-bad.parquet"
+    garbage.write_bytes(b"not parquet at all\n")
+    (whole,) = sorted(partition_dir(settings.spans_dir, second).glob("*.parquet"))
+    cut = whole.with_name("part-cut.parquet")
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return garbage, cut
+
+
+def _lens(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LENS_DATA_DIR": str(settings.data_dir)}
+    return subprocess.run([sys.executable, "-m", "lens_etl", *args], env=env, cwd=settings.data_dir.parent,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_doctor_reports_corrupt_span_files_instead_of_crashing(settings: Settings) -> None:
+    garbage, cut = _plant_corrupt_files(settings)
+    report = doctor.diagnose(settings)
+    assert sorted(report.corrupt_files) == sorted(str(p.relative_to(settings.data_dir)) for p in (garbage, cut))
+    assert sum("corrupt span file" in line for line in report.problems()) == 2
+    shown = _lens(settings, "doctor")
+    assert shown.returncode == 1 and "Traceback" not in shown.stderr, shown.stderr
+    assert "part-bad.parquet" in shown.stdout and "lake healthy" not in shown.stdout
+
+
+@pytest.mark.parametrize("command", [["compact"], ["rebuild"], ["ingest", "files", "EXPORT"], ["purge", "--developer", "bob"]])
+def test_commands_that_read_the_lake_stop_at_a_corrupt_file_in_one_line(settings: Settings, tmp_path: Path,
+                                                                         command: list[str]) -> None:
+    garbage, _ = _plant_corrupt_files(settings)
+    export = tmp_path / "export" / "synthetic.jsonl"  # the export the lake was made of
+    result = _lens(settings, *[str(export) if arg == "EXPORT" else arg for arg in command])
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "part-bad.parquet: not a readable Parquet file (and 1 more)" in result.stderr and "doctor" in result.stderr
+    assert garbage.exists()
+
+
+def test_fix_moves_corrupt_files_to_quarantine_and_the_lake_works_again(settings: Settings) -> None:
+    spans = _span_count(settings)
+    garbage, cut = _plant_corrupt_files(settings)
+    content = garbage.read_bytes()
+    after = doctor.fix(settings)
+    assert after.problems() == [] and len(after.quarantined) == 2
+    assert not garbage.exists() and not cut.exists()
+    moved = settings.quarantine_dir / garbage.relative_to(settings.data_dir)
+    assert moved.read_bytes() == content
+    assert (settings.quarantine_dir / cut.relative_to(settings.data_dir)).exists()
+    assert _span_count(settings) == spans
+    assert _lens(settings, "compact").returncode == 0
