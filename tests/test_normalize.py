@@ -104,6 +104,17 @@ def test_cache_tokens_from_openinference_details_and_tiered_price() -> None:
     assert gemini["cost_usd"] == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("prompt", [0, "NaN", None])
+def test_a_known_model_without_prompt_tokens_is_priced(prompt: object) -> None:
+    """No prompt tokens (0, NaN or absent) is the first price tier, not an unknown model."""
+    record = {**BASE, "attributes.llm.model_name": "claude-opus-4-20250514", "attributes.llm.token_count.completion": 10}
+    if prompt is not None:
+        record["attributes.llm.token_count.prompt"] = prompt
+    span = one(record)
+    expected = float(calc_price(Usage(input_tokens=0, output_tokens=10), "claude-opus-4-20250514").total_price)
+    assert span["price_status"] == "computed" and span["cost_usd"] == pytest.approx(expected, rel=1e-12)
+
+
 def test_reported_cost_wins(flat: dict) -> None:
     span = flat["a000000000000005"]
     assert span["cost_usd"] == 0.5 and span["price_status"] == "reported"

@@ -144,7 +144,8 @@ priced AS (
     LEFT JOIN rates AS r
         ON r.model_raw = e.model_raw
        AND r.provider_raw IS NOT DISTINCT FROM nullif(lower(trim(e.provider_raw)), '')
-       AND coalesce(e.tokens_in_num, 0) > r.low AND coalesce(e.tokens_in_num, 0) <= r.high
+       -- a tier holds low < tokens_in <= high; no prompt tokens (0, or absent) are the first tier's
+       AND greatest(coalesce(e.tokens_in_num, 0), 1) > r.low AND greatest(coalesce(e.tokens_in_num, 0), 1) <= r.high
 )
 SELECT
     span_id,
