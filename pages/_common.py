@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import altair as alt
 import duckdb
@@ -46,6 +46,9 @@ DATES_KEY = "lens_dates"
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D",
            "#FF9DA6", "#2E86AB", "#8CD17D", "#B6992D", "#499894", "#D37295", "#79706E", "#A0CBE8"]
 NO_MODEL_COLOR = "#BAB0AC"
+NO_TEAM = "(no team)"  # an unmapped developer's team, as Overview and Cost show it
+MISSING = "—"  # a missing value in a table
+UNPRICED = "unpriced"  # a model with no known price: its cost is unknown, never 0
 DONUT_RADIUS = "max(min(width, height) / 2 - 4, 8)"  # Vega expression over the plot's size
 DONUT_HOLE = 0.55  # the hole, as a share of the outer radius
 EMPTY_HELP = (
@@ -405,10 +408,15 @@ def donut(data: pd.DataFrame, theta: str, color: alt.Color, tooltip: list, heigh
     ).properties(height=height, autosize=alt.AutoSizeParams(type="fit", contains="padding"))
 
 
-def table(df: pd.DataFrame, filename: str, **kwargs: Any) -> None:
-    """A dataframe with its CSV download under it."""
-    st.dataframe(df, hide_index=True, width="stretch", **kwargs)
+def table(df: pd.DataFrame, filename: str, placeholder: str = MISSING, **kwargs: Any) -> None:
+    """A dataframe with its CSV download under it; a missing value shows as "—", not "None"."""
+    st.dataframe(df, hide_index=True, width="stretch", placeholder=placeholder, **kwargs)
     download(df, filename)
+
+
+def with_team_label(df: pd.DataFrame) -> pd.DataFrame:
+    """An unmapped developer's team as "(no team)", as Overview and Cost show it."""
+    return df.fillna({"team": NO_TEAM})
 
 
 def download(df: pd.DataFrame, filename: str) -> None:
@@ -433,6 +441,11 @@ def fmt_usd(value: Any) -> str:
     if value != 0 and abs(value) < 1:
         return f"${value:.4g}" if abs(value) >= 1e-4 else f"${value:.2e}"
     return f"${value:,.2f}"
+
+
+def priced(values: pd.Series, fmt: Callable[[Any], str] = fmt_usd) -> pd.Series:
+    """Costs as text for a tooltip: "unpriced" where the model has no known price (NULL cost, never $0)."""
+    return values.map(lambda value: UNPRICED if _missing(value) else fmt(value))
 
 
 def fmt_int(value: Any) -> str:

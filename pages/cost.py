@@ -15,8 +15,8 @@ from lens_etl.users import User
 from pages._alerts_ui import rules_editor
 from pages._auth import audit_event, can_edit_budgets as role_can_edit_budgets, require_user
 from pages._common import (
-    chart, current_filters, delta_pct, filter_options, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows,
-    period_label, query, query_soon, table, time_x,
+    UNPRICED, chart, current_filters, delta_pct, filter_options, fmt_int, fmt_pct, fmt_usd, model_color_scale,
+    no_rows, period_label, query, query_soon, table, time_x,
 )
 from pages._settings import app_settings
 
@@ -278,16 +278,20 @@ if not no_rows(models, "model calls"):
                      alt.Tooltip("cost_share:Q", title="Share of cost", format=".1%")],
         ).properties(height=alt.Step(28)))
     with right:
-        table(models, "cost_by_model.csv", column_config={
+        unknown = f"{UNPRICED}: the model has no known price, so its cost is unknown (not $0)"
+        table(models, "cost_by_model.csv", placeholder=UNPRICED, column_config={
             "model": "Model", "provider": "Provider", "requests": st.column_config.NumberColumn("Requests", format="localized"),
             "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
-            "cost_usd": st.column_config.NumberColumn("Cost", format="$%.2f"),
-            "cost_per_request_usd": st.column_config.NumberColumn("Cost / request", format="$%.4f"),
-            "cost_per_1k_tokens_usd": st.column_config.NumberColumn("Cost / 1k tokens", format="$%.4f"),
+            "cost_usd": st.column_config.NumberColumn("Cost", format="$%.2f", help=unknown),
+            "cost_per_request_usd": st.column_config.NumberColumn("Cost / request", format="$%.4f", help=unknown),
+            "cost_per_1k_tokens_usd": st.column_config.NumberColumn("Cost / 1k tokens", format="$%.4f", help=unknown),
             "cache_hit_ratio": st.column_config.NumberColumn("Cache hit ratio", format="percent"),
             "cost_share": st.column_config.ProgressColumn("Share", format="percent", min_value=0, max_value=1),
-            "unpriced_requests": st.column_config.NumberColumn("Unpriced", format="localized"),
+            "unpriced_requests": st.column_config.NumberColumn("Unpriced requests", format="localized"),
         })
+        unpriced = models.loc[models["cost_usd"].isna(), "model"]
+        if len(unpriced):
+            st.caption(f"Unpriced (no known price; cost unknown, left out of the totals): {', '.join(unpriced)}.")
 
 # --- optimization suggestions ---
 st.subheader("Optimization suggestions")

@@ -5,8 +5,8 @@ import altair as alt
 import streamlit as st
 
 from pages._common import (
-    chart, current_filters, donut, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows, period_label, query, query_soon,
-    table, time_bucket, time_tooltip, time_x,
+    chart, current_filters, donut, fmt_int, fmt_pct, fmt_usd, model_color_scale, no_rows, period_label, priced, query, query_soon,
+    table, time_bucket, time_tooltip, time_x, with_team_label,
 )
 
 FOCUS_KEY = "who"  # the picked developer, kept in the URL next to the filters
@@ -16,7 +16,7 @@ st.title("Developers")
 st.caption(f"{period_label(filters)} (UTC). Edits count Edit/Write/MultiEdit/NotebookEdit tool calls.")
 
 search = st.text_input("Search developers or teams", placeholder="e.g. alice or payments", key="developer_search")
-people = query("developers_table", filters, search=search.strip())
+people = with_team_label(query("developers_table", filters, search=search.strip()))
 if no_rows(people, "developers"):
     st.stop()
 table(people, "developers.csv", column_config={
@@ -95,10 +95,10 @@ with right:
     models = models_soon.result()
     if not no_rows(models, "model usage"):
         chart(donut(
-            models, "requests:Q", alt.Color("model:N", scale=model_color_scale(models["model"]), title="Model"),
+            models.assign(cost=priced(models["cost_usd"])), "requests:Q",
+            alt.Color("model:N", scale=model_color_scale(models["model"]), title="Model"),
             tooltip=["model:N", alt.Tooltip("requests:Q", format=","),
-                     alt.Tooltip("request_share:Q", title="Share", format=".1%"),
-                     alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f")],
+                     alt.Tooltip("request_share:Q", title="Share", format=".1%"), alt.Tooltip("cost:N", title="Cost (USD)")],
         ))
 
 st.subheader("Cost allocation by repo and model")

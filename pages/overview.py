@@ -8,7 +8,7 @@ import streamlit as st
 from pages._alerts_ui import anomaly_points
 from pages._common import (
     chart, current_filters, donut, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_pct,
-    fmt_usd, model_color_scale, no_rows, period_label, query_soon, table, time_bucket, time_tooltip, time_x,
+    fmt_usd, model_color_scale, no_rows, period_label, priced, query_soon, table, time_bucket, time_tooltip, time_x,
 )
 
 filters = current_filters()
@@ -91,12 +91,12 @@ with left:
     st.subheader("Model share")
     share = share_soon.result()
     if not no_rows(share, "model usage"):
+        share = share.assign(cost=priced(share["cost_usd"]), of_cost=priced(share["cost_share"], fmt_pct))
         chart(donut(
             share, "requests:Q", alt.Color("model:N", scale=model_color_scale(share["model"]), title="Model"),
             tooltip=["model:N", alt.Tooltip("requests:Q", format=","),
                      alt.Tooltip("request_share:Q", title="Share of requests", format=".1%"),
-                     alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f"),
-                     alt.Tooltip("cost_share:Q", title="Share of cost", format=".1%")],
+                     alt.Tooltip("cost:N", title="Cost (USD)"), alt.Tooltip("of_cost:N", title="Share of cost")],
         ))
 with middle:
     st.subheader("Top developers by cost")

@@ -7,8 +7,8 @@ import altair as alt
 import streamlit as st
 
 from pages._common import (
-    chart, current_filters, download, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_usd, model_color_scale,
-    no_rows, period_label, query,
+    MISSING, NO_TEAM, chart, current_filters, download, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_usd,
+    model_color_scale, no_rows, period_label, query, with_team_label,
 )
 
 SESSION_URL_KEY = "session"  # ?session=<id> opens that session
@@ -73,7 +73,7 @@ sessions = query(
     errors_only=bool(errors_only), sort_by=sort_by, max_sessions=listed or None,
 )
 matching = int(sessions["matching"].iloc[0]) if len(sessions) else 0
-sessions = sessions.drop(columns="matching")
+sessions = with_team_label(sessions.drop(columns="matching"))
 st.subheader(f"{fmt_int(matching)} sessions")
 if len(sessions) < matching:
     st.caption(f"Showing the first {fmt_int(len(sessions))}, sorted by {SORTS[sort_by].lower()}: narrow the filters, "
@@ -82,7 +82,7 @@ event = None
 if not no_rows(sessions, "sessions"):
     event = st.dataframe(
         sessions, hide_index=True, width="stretch", height=320, key="sessions_table",
-        on_select="rerun", selection_mode="single-row",
+        on_select="rerun", selection_mode="single-row", placeholder=MISSING,
         column_config={
             "session_id": "Session", "developer_id": "Developer", "team": "Team", "repo_slug": "Repo",
             "started_at": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -131,7 +131,7 @@ days = {"session_id": session_id, "first_day": info["first_day"], "last_day": in
 # --- one session ---
 st.header(f"Session {session_id}")
 st.caption(
-    f"{info['developer_id'] or 'unknown developer'} · {info['team'] or 'no team'} · {info['repo_slug'] or 'no repo'} · "
+    f"{info['developer_id'] or 'unknown developer'} · {info['team'] or NO_TEAM} · {info['repo_slug'] or 'no repo'} · "
     f"{info['started_at']:%Y-%m-%d %H:%M:%S} → {info['ended_at']:%H:%M:%S} UTC · models: {', '.join(info['models']) or '—'}"
 )
 # Two rows of cards: seven in one row truncate their values at a laptop's width ("Cost $0.…").
@@ -179,7 +179,7 @@ with left:
                   "cost_usd", "in_sub_agent", "span_id"]]
     tree_event = st.dataframe(
         tree, hide_index=True, width="stretch", height=420, key="sessions_tree",
-        on_select="rerun", selection_mode="single-row",
+        on_select="rerun", selection_mode="single-row", placeholder=MISSING,
         column_config={
             "label": st.column_config.TextColumn("Span", width="large"), "span_kind": "Kind", "model": "Model",
             "status": "Status", "offset_s": st.column_config.NumberColumn("Start (+s)", format="%.2f"),
@@ -222,7 +222,7 @@ with left:
     if errors.empty:
         st.success("No error spans in this session.", icon="✅")
     else:
-        st.dataframe(errors, hide_index=True, width="stretch", column_config={
+        st.dataframe(errors, hide_index=True, width="stretch", placeholder=MISSING, column_config={
             "start_time": st.column_config.DatetimeColumn("When (UTC)", format="HH:mm:ss"),
             "name": "Span", "span_kind": "Kind", "tool_or_model": "Tool / model",
             "error_message": st.column_config.TextColumn("Message", width="large"), "span_id": "Span id",
@@ -231,7 +231,7 @@ with right:
     st.subheader("Cost by model")
     by_model = query("session_cost_by_model", **days)
     if not no_rows(by_model, "priced model calls"):
-        st.dataframe(by_model, hide_index=True, width="stretch", column_config={
+        st.dataframe(by_model, hide_index=True, width="stretch", placeholder=MISSING, column_config={
             "model": "Model", "requests": st.column_config.NumberColumn("Requests", format="localized"),
             "tokens_in": st.column_config.NumberColumn("Tokens in", format="compact"),
             "tokens_out": st.column_config.NumberColumn("Tokens out", format="compact"),

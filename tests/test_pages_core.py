@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -207,3 +208,41 @@ def test_model_share_donut_keeps_its_ring_in_a_narrow_column(app: AppTest, page:
     radius, inner = spec["mark"]["radius"], spec["mark"]["innerRadius"]
     assert "width" in radius["expr"] and "height" in radius["expr"]
     assert inner["expr"].startswith("0.") and radius["expr"] in inner["expr"]
+
+
+def unpriced_models(db: duckdb.DuckDBPyConnection, start: date, end: date) -> set[str]:
+    """Models with usage in the window and no priced span: their cost is unknown."""
+    return {m for (m,) in db.execute(
+        "SELECT model FROM spans WHERE start_time >= ? AND start_time < ? AND model IS NOT NULL "
+        "GROUP BY 1 HAVING count(cost_usd) = 0", [start, end + timedelta(days=1)]).fetchall()}
+
+
+def test_model_share_says_unpriced_for_a_model_without_a_price(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    """An unknown model's cost is NULL, never 0: its tooltip said "$0.00 / 0.0%"."""
+    unknown = unpriced_models(db, *default_window(db))
+    assert unknown, "the sample lake has an unpriced model"
+    app.run()
+    (element,) = [c for c in app.get("vega_lite_chart") if json.loads(c.proto.spec).get("mark", {}).get("type") == "arc"]
+    rows = pa.ipc.open_stream(element.proto.datasets[0].data.data).read_all().to_pandas().set_index("model")
+    tooltips = {t["field"]: t for t in json.loads(element.proto.spec)["encoding"]["tooltip"] if "field" in t}
+    assert tooltips["cost"]["title"] == "Cost (USD)" and tooltips["of_cost"]["title"] == "Share of cost"
+    for model, row in rows.iterrows():
+        if model in unknown:
+            assert row["cost_usd"] != row["cost_usd"] and (row["cost"], row["of_cost"]) == ("unpriced", "unpriced")
+        else:
+            assert row["cost"].startswith("$") and row["of_cost"].endswith("%")
+
+
+def test_developers_table_names_no_team_and_shows_no_none(app: AppTest, db: duckdb.DuckDBPyConnection) -> None:
+    """An unmapped developer's team reads "(no team)" as on Overview and Cost; other gaps read "—"."""
+    start, end = default_window(db)
+    unmapped = {d for (d,) in db.execute(
+        "SELECT developer_id FROM spans WHERE start_time >= ? AND start_time < ? GROUP BY 1 HAVING count(team) = 0",
+        [start, end + timedelta(days=1)]).fetchall()}
+    assert unmapped, "the sample lake has a developer with no team"
+    app.run()
+    app.switch_page("pages/developers.py").run()
+    element = app.dataframe[0]
+    teams = element.value.set_index("developer")["team"]
+    assert teams.notna().all() and set(teams[list(unmapped)]) == {"(no team)"}
+    assert element.proto.placeholder == "—"

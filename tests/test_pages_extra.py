@@ -168,6 +168,17 @@ def test_session_list_shows_the_top_of_the_chosen_order(db: duckdb.DuckDBPyConne
     assert len(at.dataframe(key="sessions_table").value) == total
 
 
+def test_session_list_names_no_team_and_shows_no_none(db: duckdb.DuckDBPyConnection) -> None:
+    """An unmapped developer's sessions read "(no team)", as Overview and Cost say; other gaps "—"."""
+    at = open_page("pages/sessions.py")
+    start, end = window(at)
+    unmapped = scalar(db, "SELECT count(*) FROM sessions WHERE team IS NULL AND session_id IN "
+                          "(SELECT session_id FROM spans WHERE start_time >= ? AND start_time < ?)", start, end)
+    element = at.dataframe(key="sessions_table")
+    assert unmapped and (element.value["team"] == "(no team)").sum() == unmapped
+    assert element.value["team"].notna().all() and element.proto.placeholder == "—"
+
+
 # --- Cost ---
 
 def test_cost_month_to_date_and_window_spend_equal_sql(db: duckdb.DuckDBPyConnection, no_budgets: Settings) -> None:
@@ -282,6 +293,22 @@ def test_a_bad_budget_is_refused_with_one_line(no_budgets: Settings) -> None:
     assert budgets.load(no_budgets) == []
 
 
+def test_model_comparison_calls_an_unknown_models_cost_unpriced(db: duckdb.DuckDBPyConnection, no_budgets: Settings) -> None:
+    """An unknown model's cost is NULL, never 0, and reads "unpriced" (not "None"), named under the table."""
+    at = open_page("pages/cost.py")
+    start, end = window(at)
+    unknown = [m for (m,) in db.execute(
+        "SELECT model FROM spans WHERE start_time >= ? AND start_time < ? AND is_request GROUP BY 1 "
+        "HAVING count(cost_usd) = 0 ORDER BY 1", [start, end]).fetchall()]
+    assert unknown, "the sample lake has an unpriced model"
+    element = next(df for df in at.dataframe if "cost_per_1k_tokens_usd" in df.value.columns)
+    models = element.value.set_index("model")
+    assert models.loc[unknown, ["cost_usd", "cost_per_request_usd"]].isna().all().all()
+    assert models.drop(index=unknown)["cost_usd"].notna().all()
+    assert element.proto.placeholder == "unpriced"
+    assert any(c.value.startswith("Unpriced") and all(m in c.value for m in unknown) for c in at.caption)
+
+
 # --- Live ---
 
 def test_live_page_falls_back_to_the_last_activity(db: duckdb.DuckDBPyConnection, no_budgets: Settings) -> None:
@@ -290,6 +317,8 @@ def test_live_page_falls_back_to_the_last_activity(db: duckdb.DuckDBPyConnection
     assert any(f"Last activity was {newest:%Y-%m-%d %H:%M:%S} UTC" in w.value for w in at.warning)
     feed = next(df.value for df in at.dataframe if "span" in df.value.columns and "start_time" in df.value.columns)
     assert len(feed) == 50 and feed["start_time"].iloc[0] == newest
+    element = next(df for df in at.dataframe if "span" in df.value.columns and "start_time" in df.value.columns)
+    assert element.proto.placeholder == "—"  # a TOOL span's model, say, reads "—", not "None"
     active = next(df.value for df in at.dataframe if "last_activity" in df.value.columns)
     assert sorted(active["session_id"]) == sorted(s for (s,) in db.execute(
         "SELECT DISTINCT session_id FROM spans WHERE start_time >= ? AND start_time <= ?",
