@@ -8,6 +8,7 @@ cursor is no longer valid). Re-reading the overlap is free: the lake dedups by s
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,17 +25,34 @@ class Watermark:
     rowid: int | None = None
     start_time: str | None = None
 
-    def advance_time(self, start_time: str | None) -> None:
-        """Keep the newest span start seen (ISO text in UTC compares in time order)."""
-        if start_time and (self.start_time is None or start_time > self.start_time):
-            self.start_time = start_time
+    def advance_time(self, start_time: object) -> None:
+        """Keep the newest span start seen. A server's odd value (epoch number, bad text) must not
+        stop a pull: the normalizer judges the span; the watermark takes what it can read."""
+        seen, newest = as_utc(start_time), as_utc(self.start_time)
+        if seen is not None and (newest is None or seen > newest):
+            self.start_time = seen.isoformat()
 
     def since_with_overlap(self) -> datetime | None:
-        if not self.start_time:
-            return None
-        start = datetime.fromisoformat(self.start_time.replace(" ", "T"))
-        start = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
-        return start - OVERLAP
+        start = as_utc(self.start_time)
+        return None if start is None else start - OVERLAP
+
+
+EPOCH_DIGITS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3), (0, 1))  # nanoseconds, microseconds, milliseconds, seconds
+
+
+def as_utc(value: object) -> datetime | None:
+    """ISO text (naive means UTC) or an epoch number in s/ms/µs/ns (told apart by size) as an
+    aware UTC datetime; None for anything else."""
+    try:
+        if isinstance(value, str) and value:
+            parsed = datetime.fromisoformat(value.strip().replace(" ", "T").replace("Z", "+00:00"))
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            divisor = next(d for floor, d in EPOCH_DIGITS if abs(value) >= floor)
+            return datetime.fromtimestamp(value / divisor, timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
 
 
 class WatermarkStore:

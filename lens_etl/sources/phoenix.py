@@ -49,13 +49,28 @@ def _sqlite_ts(ts: datetime) -> str:
     return ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
 
 
+def _checked_url(url: str) -> str:
+    """http(s)://host[:port][/prefix], checked before any request: a typo is one line."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # a port that is not a number raises here
+    except ValueError as exc:
+        raise SourceError(f"phoenix at {url}: not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceError(f"phoenix at {url}: not a valid URL (expected http://host:port)")
+    return url.rstrip("/")
+
+
 class PhoenixClient:
     """HTTP to one Phoenix server: timeouts, bounded retries with backoff, one-line errors."""
 
     def __init__(self, url: str, api_key: str | None = None, timeout_s: float = 30.0, retries: int = 4, backoff_s: float = 0.5) -> None:
-        self.url = url.rstrip("/")
+        self.url = _checked_url(url)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=httpx.Timeout(timeout_s, connect=5.0))
+        try:
+            self.http = httpx.Client(base_url=self.url, headers=headers, timeout=httpx.Timeout(timeout_s, connect=5.0))
+        except httpx.InvalidURL as exc:
+            raise SourceError(f"phoenix at {url}: not a valid URL ({exc})") from None
         self.retries = retries
         self.backoff_s = backoff_s
 
@@ -85,7 +100,7 @@ class PhoenixClient:
             except httpx.TimeoutException:
                 reason = "timed out"
                 continue
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 reason = f"connection failed ({type(exc).__name__})"
                 continue
             if response.status_code >= 500:
@@ -99,7 +114,8 @@ class PhoenixClient:
         if status in (401, 403):
             raise self._fail(f"not authorized (HTTP {status}): set PHOENIX_API_KEY to a valid key")
         if status == 404:
-            raise self._fail(f"project {project!r} not found")
+            raise self._fail(f"project {project!r} not found" if self._is_phoenix(response) else
+                             f"not a Phoenix server (GET {response.request.url.path} answered HTTP 404)")
         if status == 422 and "cursor" in response.text.lower():
             raise InvalidCursor(response.text[:200])
         if status != 200:
@@ -112,16 +128,34 @@ class PhoenixClient:
             raise self._fail("answered JSON that is not a page of spans (is this a Phoenix server?)")
         return body
 
-    def spans_pages(self, project: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """Every page until next_cursor is null."""
+    def _is_phoenix(self, not_found: httpx.Response) -> bool:
+        """Phoenix says who it is in a header; without it (a proxy may drop it), its project
+        list answers with a page of JSON. Any other server's 404 is not a missing project."""
+        if "x-phoenix-server-version" in not_found.headers:
+            return True
+        try:
+            listing = self.http.get("/v1/projects", params={"limit": 1})
+            body = listing.json() if listing.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return False
+        return isinstance(body, dict) and isinstance(body.get("data"), list)
+
+    def spans_pages(self, project: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+        """Every page until next_cursor is null; a cursor seen before would loop forever."""
         path = f"/v1/projects/{quote(project, safe='')}/spans"
         params = {"limit": PAGE_LIMIT, "sort": "id", "order": "asc", **params}
+        seen: set[str] = set()
         while True:
             body = self.get_json(path, params, project)
             yield body["data"]
             cursor = body.get("next_cursor")
             if not cursor:
                 return
+            if not isinstance(cursor, str):
+                raise self._fail(f"answered a next_cursor that is not text ({type(cursor).__name__})")
+            if cursor in seen:
+                raise self._fail(f"answered next_cursor {cursor[:80]!r} a second time; stopped instead of looping")
+            seen.add(cursor)
             params = {**params, "cursor": cursor}
 
 
@@ -149,13 +183,14 @@ def rest_batches(client: PhoenixClient, project: str, mark: Watermark, window: W
     try:
         for page in client.spans_pages(project, params):
             for span in page:
-                if resume and span.get("id") == resume:
-                    continue  # the saved cursor's own row, read last time
+                if isinstance(span, dict):
+                    if resume and span.get("id") == resume:
+                        continue  # the saved cursor's own row, read last time
+                    mark.advance_time(span.get("start_time"))
+                    mark.cursor = span.pop("id", None) or mark.cursor  # Phoenix's row id: a cursor, not data
                 line += 1
                 lines.append(line)
-                mark.advance_time(span.get("start_time"))
-                mark.cursor = span.pop("id", None) or mark.cursor  # Phoenix's row id: a cursor, not data
-                docs.append(json.dumps(span, separators=(",", ":")))
+                docs.append(json.dumps(span, separators=(",", ":")))  # not an object: a dead letter, not a crash
             if len(docs) >= REST_BATCH_ROWS:
                 yield raw_table(source_file, lines, docs)
                 docs, lines = [], []
