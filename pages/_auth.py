@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import copy
 import secrets
-from datetime import timedelta
+from dataclasses import asdict, is_dataclass
+from datetime import date, timedelta
 from typing import Any, Callable, Mapping, NoReturn
 
 import streamlit as st
@@ -84,12 +85,21 @@ def audit_event(action: str, target: str = "", detail: Mapping[str, Any] | str =
                  user.role if user else "")
 
 
+def filters_detail(filters: Any) -> dict[str, Any] | None:
+    """The shared filters as an audit event's JSON: ISO dates and the dimensions that narrow, so an
+    admin reads them (not a Python repr) and a query can pick them apart."""
+    if not is_dataclass(filters):
+        return None
+    return {name: value.isoformat() if isinstance(value, date) else list(value)
+            for name, value in asdict(filters).items() if value}
+
+
 def log_view(page: str, filters: Any) -> None:
     """A page view with its filters, once per change (not on every rerun)."""
     seen = (page, repr(filters))
     if st.session_state.get(VIEWED_KEY) != seen:
         st.session_state[VIEWED_KEY] = seen
-        audit_event("view", page, {"filters": repr(filters)})
+        audit_event("view", page, {"filters": filters_detail(filters)})
 
 
 # --- the gate ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from lens_etl.errors import LensError
 from lens_etl.users import User
 from lens_etl.warehouse import connect_readonly, refresh_from_lake_url
-from pages._auth import audit_event, require_user
+from pages._auth import audit_event, filters_detail, require_user
 from pages._settings import app_settings
 
 SCREENS_DIR = Path(__file__).resolve().parent.parent / "sql" / "screens"
@@ -425,7 +425,7 @@ def download(df: pd.DataFrame, filename: str) -> None:
     st.download_button(
         "Download CSV", df.to_csv(index=False).encode("utf-8"), file_name=filename,
         mime="text/csv", key=f"download-{filename}", icon="⬇️",
-        on_click=audit_event, args=("export_csv", filename, {"rows": len(df), "filters": repr(st.session_state.get(FILTERS_KEY))}),
+        on_click=audit_event, args=("export_csv", filename, {"rows": len(df), "filters": filters_detail(st.session_state.get(FILTERS_KEY))}),
     )
 
 

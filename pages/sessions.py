@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from pages._common import (
@@ -44,6 +45,11 @@ def minutes_to_seconds(value: float | None) -> float | None:
     return None if value is None else float(value) * 60
 
 
+def in_minutes(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Durations in minutes, the unit of this page's duration filters and of the Developers page."""
+    return sessions.assign(duration_s=sessions["duration_s"] / 60).rename(columns={"duration_s": "duration_min"})
+
+
 filters = current_filters()
 st.title("Sessions")
 st.caption(
@@ -73,7 +79,7 @@ sessions = query(
     errors_only=bool(errors_only), sort_by=sort_by, max_sessions=listed or None,
 )
 matching = int(sessions["matching"].iloc[0]) if len(sessions) else 0
-sessions = with_team_label(sessions.drop(columns="matching"))
+sessions = in_minutes(with_team_label(sessions.drop(columns="matching")))
 st.subheader(f"{fmt_int(matching)} sessions")
 if len(sessions) < matching:
     st.caption(f"Showing the first {fmt_int(len(sessions))}, sorted by {SORTS[sort_by].lower()}: narrow the filters, "
@@ -86,7 +92,7 @@ if not no_rows(sessions, "sessions"):
         column_config={
             "session_id": "Session", "developer_id": "Developer", "team": "Team", "repo_slug": "Repo",
             "started_at": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
-            "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.0f"),
+            "duration_min": st.column_config.NumberColumn("Duration (min)", format="%.1f"),
             "main_model": "Main model",
             "requests": st.column_config.NumberColumn("Requests", format="localized"),
             "tool_calls": st.column_config.NumberColumn("Tool calls", format="localized"),

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -246,3 +247,26 @@ def test_developers_table_names_no_team_and_shows_no_none(app: AppTest, db: duck
     teams = element.value.set_index("developer")["team"]
     assert teams.notna().all() and set(teams[list(unmapped)]) == {"(no team)"}
     assert element.proto.placeholder == "—"
+
+
+def test_tokens_per_request_draws_prompt_and_completion_on_their_own_axes(app: AppTest) -> None:
+    """On one shared axis the completion bars were ~1/170 of the prompt bars: invisible."""
+    app.run()
+    app.switch_page("pages/models.py").run()
+    assert_clean(app)
+    fields = [json.loads(c.proto.spec).get("encoding", {}).get("x", {}).get("field") for c in app.get("vega_lite_chart")]
+    assert "avg_tokens_in" in fields and "avg_tokens_out" in fields
+    assert "tokens" not in fields  # no chart shares one axis between both directions
+
+
+def test_a_page_view_is_audited_with_its_filters_as_iso_json(app: AppTest, db: duckdb.DuckDBPyConnection,
+                                                              sample_settings: Settings) -> None:
+    """The Audit page's Detail read `Filters(start=datetime.date(2026, 10, 26), …)`: a Python repr."""
+    app.query_params["range"] = "7d"
+    app.query_params["team"] = scalar(db, "SELECT min(team) FROM spans")
+    app.run()
+    filters = app.session_state["lens_filters"]
+    newest = max(sample_settings.audit_dir.glob("*-view-*.parquet"))
+    detail = json.loads(pq.read_table(newest).column("detail")[0].as_py())
+    assert detail == {"filters": {"start": filters.start.isoformat(), "end": filters.end.isoformat(),
+                                  "teams": list(filters.teams)}}

@@ -168,6 +168,17 @@ def test_session_list_shows_the_top_of_the_chosen_order(db: duckdb.DuckDBPyConne
     assert len(at.dataframe(key="sessions_table").value) == total
 
 
+def test_session_list_shows_durations_in_minutes_like_its_filters(db: duckdb.DuckDBPyConnection) -> None:
+    """The filters take minutes (and Developers shows minutes): the list said "Duration (s)"."""
+    at = open_page("pages/sessions.py")
+    element = at.dataframe(key="sessions_table")
+    listed = element.value.set_index("session_id")["duration_min"]
+    seconds = dict(db.execute("SELECT session_id, duration_s FROM sessions WHERE list_contains(?, session_id)",
+                              [list(listed.index)]).fetchall())
+    assert listed.to_dict() == pytest.approx({s: seconds[s] / 60 for s in listed.index})
+    assert "duration_s" not in element.value.columns
+
+
 def test_session_list_names_no_team_and_shows_no_none(db: duckdb.DuckDBPyConnection) -> None:
     """An unmapped developer's sessions read "(no team)", as Overview and Cost say; other gaps "—"."""
     at = open_page("pages/sessions.py")
