@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given, settings, strategies as st
 import pytest
 
 from lens_etl.errors import InputFileError
 from lens_etl.sources.files import _newlines, layout_of, read_files, read_jsonl
 
-from etl_helpers import fixture
+from etl_helpers import fixture, normalize_raw
 
 
 def read_all(*paths: Path) -> pa.Table:
@@ -124,3 +126,78 @@ def test_newlines_are_found_between_the_ends_of_the_block(data: bytes, head: int
     assert _newlines(data, 0, len(data)).tolist() == expected
     buffer = bytearray(b"\n" * head + data + b"\n" * tail)  # newlines outside the block are not its own
     assert _newlines(buffer, head, head + len(data)).tolist() == expected
+
+
+@pytest.mark.parametrize("name", ["junk.jsonl.gz", "junk.json.gz"])
+def test_gzip_of_random_deflate_data_is_one_line_naming_the_file(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    # a valid gzip header, then bytes that are no deflate stream
+    header = gzip.compress(b"")[:10]
+    path.write_bytes(header + bytes(random.Random(7).randrange(256) for _ in range(5000)))
+    with pytest.raises(InputFileError, match="cannot read") as info:
+        read_all(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def span_ids(raw: pa.Table) -> list[str]:
+    docs = [json.loads(d) for d in raw["doc"].to_pylist()]
+    return [d.get("context", {}).get("span_id") or d.get("context.span_id") for d in docs]
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_byte_order_mark_before_a_json_document_is_not_part_of_it(tmp_path: Path, indent: int | None) -> None:
+    path = tmp_path / "page.json"
+    page = json.loads(fixture("phoenix_rest.json").read_text())
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(page, indent=indent).encode())
+    raw = read_all(path)
+    assert span_ids(raw) == ["b000000000000001", "b000000000000002"]
+    assert raw["problem"].null_count == raw.num_rows
+
+
+def test_a_truncated_json_document_is_one_error_naming_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    text = json.dumps(json.loads(fixture("phoenix_rest.json").read_text()), indent=2)
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(InputFileError, match=r"not valid JSON at line \d+, column \d+") as info:
+        read_all(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_json_lines_in_a_json_file_are_read_as_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "lines.json"
+    path.write_bytes(b"\xef\xbb\xbf" + fixture("arize_flat.jsonl").read_bytes())
+    assert read_all(path)["line"].to_pylist() == read_all(fixture("arize_flat.jsonl"))["line"].to_pylist()
+
+
+def test_a_byte_order_mark_does_not_spoil_the_first_json_line(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + fixture("arize_flat.jsonl").read_bytes())
+    first = read_all(path)["doc"][0].as_py()
+    assert first == read_all(fixture("arize_flat.jsonl"))["doc"][0].as_py()
+    zipped = tmp_path / "bom.jsonl.gz"
+    zipped.write_bytes(gzip.compress(path.read_bytes()))
+    assert read_all(zipped)["doc"][0].as_py().rstrip("\r\n") == first.rstrip("\r\n")
+
+
+def test_otlp_requests_one_per_line_become_their_spans_at_that_line(tmp_path: Path) -> None:
+    request = json.loads(fixture("otlp.json").read_text())  # two spans
+    broken = {"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "dd", "status": "OK"}]}]}]}
+    path = tmp_path / "collector.jsonl"
+    lines = [json.dumps(request), "", json.dumps(broken), json.dumps({"resourceSpans": "abc"}), json.dumps(request)]
+    path.write_text("\n".join(lines) + "\n")
+    raw = read_all(path)
+    assert raw["line"].to_pylist() == [1, 1, 3, 4, 5, 5]
+    assert span_ids(raw)[:2] == ["c000000000000001", "c000000000000002"]
+    problems = raw["problem"].to_pylist()
+    assert problems[:2] == [None, None] and problems[4:] == [None, None]
+    assert problems[2] == "malformed OTLP span: status is not an object"
+    assert problems[3] == "malformed OTLP: resourceSpans is not an array"
+    batch = normalize_raw(raw)
+    assert batch.spans.num_rows == 4  # the lake, not the normalizer, drops the repeated request
+    assert [(d["line"], d["reason"]) for d in batch.dead_letters.to_pylist()] == [(3, problems[2]), (4, problems[3])]
+
+
+def test_a_flat_span_that_mentions_resource_spans_stays_one_record(tmp_path: Path) -> None:
+    path = tmp_path / "flat.jsonl"
+    path.write_text(json.dumps({"context.span_id": "s1", "note": {"resourceSpans": 1}, "x": "resourceSpans"}) + "\n")
+    assert read_all(path)["doc"][0].as_py().rstrip() == path.read_text().rstrip()

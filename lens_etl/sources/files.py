@@ -6,29 +6,36 @@ OTLP/JSON, an array) is one page of an API and is read whole.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import json
 import mmap
 import os
+import re
+import zlib
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputFileError
-from .otlp import otlp_records
+from .otlp import MalformedOtlp, otlp_records
 from .raw import raw_arrays, raw_table, rows_as_json, without_nan
 
 Progress = Callable[[int], None]
 Buffer = bytes | bytearray | mmap.mmap
 ROWS_PER_BATCH = 50_000
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
+BOM = codecs.BOM_UTF8
+# What a damaged compressed file raises while it is read (a truncated one: EOFError).
+CORRUPT_STREAM = (OSError, EOFError, zlib.error)
 
 
 def _noop(_: int) -> None:
@@ -42,6 +49,15 @@ def layout_of(path: Path) -> str:
         if name.endswith(suffix):
             return {".ndjson": "jsonl"}.get(suffix, suffix[1:])
     raise InputFileError(f"{path}: unknown file type (expected {', '.join(SUFFIXES)}, optionally .gz)")
+
+
+def _read_failure(path: Path, exc: BaseException, where: str, records: int) -> InputFileError:
+    """One line for a file that stops being readable part way: what it gave so far still lands."""
+    gzip_damage = isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile))
+    reason = f"gzip data corrupt or truncated ({exc})" if gzip_damage else str(exc)
+    if not records:
+        return InputFileError(f"{path}: cannot read: {reason}")
+    return InputFileError(f"{path}: cannot read after {where}: {reason}; the {records:,} records before it are loaded")
 
 
 def _is_gzip(path: Path) -> bool:
@@ -144,59 +160,134 @@ def _read_blocks(stream: IO[bytes], raw: IO[bytes], batch_bytes: int) -> Iterato
 
 def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
     """Newline-delimited JSON in chunks of about `batch_bytes`; blank lines are not records. The
-    batches' strings point into the file's mapped pages, or for gzip into the decompressed chunk."""
+    batches' strings point into the file's mapped pages, or for gzip into the decompressed chunk.
+    A line holding an OTLP request (the collector's file exporter) becomes one record per span."""
     stream, raw = _open_binary(path)
     name = str(path)
     line_no = 1
+    records = 0
     try:
         blocks = _mapped_blocks(raw, batch_bytes) if stream is raw else _read_blocks(stream, raw, batch_bytes)
         for buffer, start, end, done in blocks:
+            if line_no == 1 and buffer[start:start + len(BOM)] == BOM:
+                start += len(BOM)  # a byte-order mark is not part of the first record
             table, lines = _lines_table(name, buffer, start, end, line_no)
+            table = _expand_otlp_lines(table)
             line_no += lines
             if table.num_rows:
+                records += table.num_rows
                 yield table
             progress(done)
-    except (OSError, EOFError) as exc:
-        raise InputFileError(f"{path}: cannot read after line {line_no - 1}: {exc}") from exc
+    except CORRUPT_STREAM as exc:
+        raise _read_failure(path, exc, f"line {line_no - 1}", records) from exc
     finally:
         stream.close()
         raw.close()
 
 
-def _records_of(document: Any, path: Path) -> list[Any]:
-    if isinstance(document, list):
-        return document
+OTLP_MARKER = '"resourceSpans"'
+
+
+def _expand_otlp_lines(table: pa.Table) -> pa.Table:
+    """Each line that is an OTLP request replaced by its spans, which keep the line's number."""
+    hits = pc.match_substring(table["doc"], OTLP_MARKER)
+    if not pc.any(hits).as_py():
+        return table
+    pieces, done = [], 0
+    for i in map(int, np.flatnonzero(hits.to_numpy(zero_copy_only=False))):
+        text = table["doc"][i].as_py()
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            continue  # not JSON: the normalizer says so
+        if not (isinstance(document, dict) and "resourceSpans" in document):
+            continue  # a span that mentions the word
+        spans = _otlp_request(table["source_file"][i].as_py(), table["line"][i].as_py(), text, document)
+        pieces += [table.slice(done, i - done), spans]
+        done = i + 1
+    return pa.concat_tables([*pieces, table.slice(done)])
+
+
+def _otlp_request(source_file: str, line: int, text: str, document: dict[str, Any]) -> pa.Table:
+    """One OTLP request's spans as records of one line; an unusable request is one dead letter."""
+    try:
+        records = list(otlp_records(document))
+    except MalformedOtlp as exc:
+        return raw_table(source_file, [line], [text], [f"malformed OTLP: {exc}"])
+    return raw_table(source_file, [line] * len(records), [_json_text(r.record) for r in records],
+                     [r.problem for r in records])
+
+
+def _json_text(record: Any) -> str:
+    return json.dumps(record, default=str)
+
+
+def _records_of(document: Any, path: Path) -> tuple[list[str], list[str | None]]:
+    """A JSON document's records as JSON texts, and why a record cannot be read, if it cannot."""
     if isinstance(document, dict) and "resourceSpans" in document:
-        return list(otlp_records(document))
+        try:
+            records = list(otlp_records(document))
+        except MalformedOtlp as exc:
+            raise InputFileError(f"{path}: not an OTLP/JSON request: {exc}") from exc
+        return [_json_text(r.record) for r in records], [r.problem for r in records]
     if isinstance(document, dict) and isinstance(document.get("data"), list):
-        return document["data"]
+        document = document["data"]
     if isinstance(document, dict):
-        return [document]
-    raise InputFileError(f"{path}: a JSON document must be an object or an array of spans")
+        document = [document]
+    if not isinstance(document, list):
+        raise InputFileError(f"{path}: a JSON document must be an object or an array of spans")
+    return [r if isinstance(r, str) else _json_text(r) for r in document], [None] * len(document)
+
+
+def _read_whole(path: Path) -> bytes:
+    stream, raw = _open_binary(path)
+    try:
+        return stream.read()
+    except CORRUPT_STREAM as exc:
+        raise _read_failure(path, exc, "the start", 0) from exc
+    finally:
+        stream.close()
+        raw.close()
+
+
+FIRST_TEXT = re.compile(r"\S")
+
+
+def _first_line_is_object(text: str) -> bool:
+    """True for JSON Lines: the first line that is not blank is a JSON object on its own."""
+    found = FIRST_TEXT.search(text)
+    if found is None or found.group() != "{":
+        return False
+    end = text.find("\n", found.start())
+    try:
+        return isinstance(json.loads(text[found.start():end if end >= 0 else None]), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _where_json_fails(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    return f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
 
 
 def read_json_document(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
-    """A whole JSON document: an array, a Phoenix REST page {"data": […]}, or OTLP/JSON."""
-    stream, raw = _open_binary(path)
-    try:
-        text = stream.read().decode("utf-8", errors="replace")
-    except (OSError, EOFError) as exc:
-        raise InputFileError(f"{path}: cannot read: {exc}") from exc
-    finally:
-        stream.close()
-        raw.close()
+    """A whole JSON document: an array, a Phoenix REST page {"data": […]}, or OTLP/JSON. A file
+    whose first line is a JSON object on its own is JSON Lines, whatever its name says; any other
+    file that does not parse is one error naming the line and column."""
+    text = _read_whole(path).decode("utf-8-sig", errors="replace")
     try:
         document = json.loads(text)
-    except json.JSONDecodeError:
-        # Many "json" exports are really JSON Lines.
-        yield from read_jsonl(path, batch_bytes, progress)
-        return
-    records = _records_of(document, path)
+    except (ValueError, RecursionError) as exc:
+        if _first_line_is_object(text):
+            yield from read_jsonl(path, batch_bytes, progress)
+            return
+        raise InputFileError(f"{path}: not valid JSON {_where_json_fails(exc)}") from exc
+    docs, problems = _records_of(document, path)
     name = str(path)
-    for start in range(0, len(records), ROWS_PER_BATCH):
-        chunk = records[start : start + ROWS_PER_BATCH]
-        docs = [json.dumps(r, default=str) if not isinstance(r, str) else r for r in chunk]
-        yield raw_table(name, list(range(start + 1, start + len(chunk) + 1)), docs)
+    for start in range(0, len(docs), ROWS_PER_BATCH):
+        end = min(start + ROWS_PER_BATCH, len(docs))
+        yield raw_table(name, list(range(start + 1, end + 1)), docs[start:end], problems[start:end])
     progress(path.stat().st_size)
 
 
