@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from hypothesis import given, settings, strategies as st
 import pytest
 
 from lens_etl.errors import InputFileError
-from lens_etl.sources.files import _newlines, layout_of, read_files, read_jsonl
+from lens_etl.schema import RAW_SCHEMA
+from lens_etl.sources.files import _newlines, layout_of, read_csv, read_files, read_jsonl
 
 from etl_helpers import fixture, normalize_raw
 
@@ -70,6 +72,7 @@ def test_csv_reads_every_cell_as_text_and_flags_short_rows() -> None:
     raw = read_all(fixture("spans.csv"))
     problems = [p for p in raw.column("problem").to_pylist() if p]
     assert len(problems) == 1 and "malformed CSV row" in problems[0]
+    assert raw.column("line").to_pylist() == [2, 3, 4, 5]
     first = json.loads(raw.column("doc").to_pylist()[0])
     assert first["attributes.llm.token_count.prompt"] == "1000"
 
@@ -128,12 +131,107 @@ def test_newlines_are_found_between_the_ends_of_the_block(data: bytes, head: int
     assert _newlines(buffer, head, head + len(data)).tolist() == expected
 
 
-@pytest.mark.parametrize("name", ["junk.jsonl.gz", "junk.json.gz"])
+def write_csv_repro(path: Path, good: int = 100, bad: int = 100) -> None:
+    rows = [f"id{i},1760358832941" for i in range(1, good + 1)] + [f"bad{i}" for i in range(1, bad + 1)]
+    path.write_text("context.span_id,start_time\n" + "\n".join(rows) + "\n")
+
+
+def test_malformed_csv_rows_are_rejected_once_each_at_their_own_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    write_csv_repro(path)
+    raw = read_all(path)
+    rejected = raw.filter(pc.is_valid(raw["problem"]))
+    assert rejected["line"].to_pylist() == list(range(102, 202))
+    assert rejected["doc"].to_pylist() == [f"bad{i}" for i in range(1, 101)]
+    assert raw.filter(pc.is_null(raw["problem"]))["line"].to_pylist() == list(range(2, 102))
+    batch = normalize_raw(raw)
+    assert (batch.spans.num_rows, batch.dead_letters.num_rows) == (100, 100)
+    assert {(d["line"], d["raw"]) for d in batch.dead_letters.to_pylist()} == {(101 + i, f"bad{i}") for i in range(1, 101)}
+
+
+CSV_ROWS = st.lists(st.one_of(
+    st.tuples(st.just("good"), st.integers(0, 3)),  # a span whose quoted note holds n newlines
+    st.tuples(st.just("bad"), st.integers(0, 2)),  # too few cells
+    st.tuples(st.just("blank"), st.just(0)),
+), max_size=40)
+
+
+@given(CSV_ROWS, st.sampled_from([64, 256, 1 << 20]), st.booleans())
+@settings(max_examples=150, deadline=None)
+def test_csv_records_keep_the_line_they_start_on(tmp_path_factory, rows: list[tuple[str, int]], block: int,
+                                                 zipped: bool) -> None:
+    lines, expected, line = ["context.span_id,start_time,note"], [], 2
+    for i, (kind, newlines) in enumerate(rows):
+        note = '"' + "\n".join(["n"] * (newlines + 1)) + '"'
+        text = {"good": f"s{i},1760358832941,{note}", "bad": f"s{i},{note}", "blank": ""}[kind]
+        lines.append(text)
+        if kind != "blank":
+            expected.append((line, kind, f"s{i}"))
+        line += text.count("\n") + 1
+    path = tmp_path_factory.mktemp("csv") / ("spans.csv.gz" if zipped else "spans.csv")
+    data = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(data) if zipped else data)
+    raw = pa.concat_tables([RAW_SCHEMA.empty_table(), *read_csv(path, block)])
+    got = sorted((r["line"], "bad" if r["problem"] else "good", r["doc"]) for r in raw.to_pylist())
+    assert [(n, kind) for n, kind, _ in got] == [(n, kind) for n, kind, _ in expected]
+    assert all(doc.startswith(f"{span_id},") or f'"{span_id}"' in doc for (_, _, doc), (_, _, span_id) in zip(got, expected))
+
+
+def test_a_bad_byte_in_a_csv_is_replaced_and_every_row_lands_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    rows = [f"s{i},1760358832941,ok".encode() for i in range(20_000)]
+    rows[14_999] = b"s14999,1760358832941,caf\xe9"  # line 15,001
+    path.write_bytes(b"context.span_id,start_time,note\n" + b"\n".join(rows) + b"\n")
+    raw = read_all(path)
+    assert raw.num_rows == 20_000 and raw["line"].to_pylist() == list(range(2, 20_002))
+    assert json.loads(raw["doc"][14_999].as_py())["note"] == "caf\ufffd"
+
+
+def test_a_byte_order_mark_does_not_rename_the_first_csv_column(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfcontext.span_id,start_time\ns1,1760358832941\n")
+    assert json.loads(read_all(path)["doc"][0].as_py()) == {"context.span_id": "s1", "start_time": "1760358832941"}
+
+
+def test_duplicate_csv_columns_are_one_line_naming_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("context.span_id,context.span_id,start_time\na,b,1760358832941\n")
+    with pytest.raises(InputFileError, match="'context.span_id' appears more than once") as info:
+        read_all(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_duplicate_parquet_columns_are_one_line_naming_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "dup.parquet"
+    table = pa.Table.from_arrays([pa.array(["a"]), pa.array(["b"]), pa.array([1760358832941])],
+                                 names=["context.span_id", "context.span_id", "start_time"])
+    pq.write_table(table, path)
+    with pytest.raises(InputFileError, match="'context.span_id' appears more than once") as info:
+        read_all(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_truncated_gzip_csv_is_one_line_and_the_rows_before_it_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "cut.csv.gz"
+    write_csv_repro(tmp_path / "f.csv", good=200_000, bad=0)
+    data = gzip.compress((tmp_path / "f.csv").read_bytes())
+    path.write_bytes(data[: len(data) * 3 // 4])
+    got: list[pa.Table] = []
+    with pytest.raises(InputFileError, match="gzip data corrupt or truncated") as info:
+        got.extend(read_csv(path, 1 << 20))
+    landed = sum(t.num_rows for t in got)
+    assert landed > 0 and f"the {landed:,} records before it are loaded" in str(info.value)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["junk.jsonl.gz", "junk.json.gz", "junk.csv.gz"])
 def test_gzip_of_random_deflate_data_is_one_line_naming_the_file(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     # a valid gzip header, then bytes that are no deflate stream
     header = gzip.compress(b"")[:10]
     path.write_bytes(header + bytes(random.Random(7).randrange(256) for _ in range(5000)))
+    if name.endswith(".csv.gz"):
+        path.write_bytes(gzip.compress(b"context.span_id,start_time\n")[:-8] + b"\xff" * 64)
     with pytest.raises(InputFileError, match="cannot read") as info:
         read_all(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import gzip
 import io
 import json
@@ -15,6 +16,7 @@ import mmap
 import os
 import re
 import zlib
+from collections import Counter
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
@@ -27,7 +29,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InputFileError
 from .otlp import MalformedOtlp, otlp_records
-from .raw import raw_arrays, raw_table, rows_as_json, without_nan
+from .raw import raw_arrays, raw_table, row_docs, rows_as_json, without_nan
 
 Progress = Callable[[int], None]
 Buffer = bytes | bytearray | mmap.mmap
@@ -58,6 +60,13 @@ def _read_failure(path: Path, exc: BaseException, where: str, records: int) -> I
     if not records:
         return InputFileError(f"{path}: cannot read: {reason}")
     return InputFileError(f"{path}: cannot read after {where}: {reason}; the {records:,} records before it are loaded")
+
+
+def _duplicated_column(path: Path, names: list[str]) -> None:
+    """A record cannot hold two values under one name: say which name, not how DuckDB fails."""
+    twice = [name for name, count in Counter(names).items() if count > 1]
+    if twice:
+        raise InputFileError(f"{path}: column {twice[0]!r} appears more than once")
 
 
 def _is_gzip(path: Path) -> bool:
@@ -297,6 +306,7 @@ def read_parquet(path: Path, batch_bytes: int, progress: Progress = _noop) -> It
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputFileError(f"{path}: not a readable Parquet file: {exc}") from exc
+    _duplicated_column(path, parquet.schema_arrow.names)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     row = 1
@@ -311,53 +321,162 @@ def read_parquet(path: Path, batch_bytes: int, progress: Progress = _noop) -> It
         con.close()
 
 
+class _Utf8Replacing(io.RawIOBase):
+    """A byte stream whose invalid UTF-8 is replaced (U+FFFD) and whose byte-order mark is dropped,
+    as JSON Lines are read: one bad byte costs one character, not the whole file."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = self._stream.read(len(buffer))
+            self._pending = memoryview(self._cleaned(chunk))
+            if not chunk:
+                break
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _cleaned(self, chunk: bytes) -> bytes:
+        if chunk.isascii() and self._decoder.getstate() == (b"", 0):  # past the start, between characters
+            return chunk
+        return self._decoder.decode(chunk, final=not chunk).encode("utf-8")
+
+
 def _csv_header(path: Path) -> list[str]:
     stream, raw = _open_binary(path)
     try:
-        first = io.TextIOWrapper(stream, encoding="utf-8", errors="replace").readline()
+        first = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace").readline()
+    except CORRUPT_STREAM as exc:
+        raise _read_failure(path, exc, "the start", 0) from exc
     finally:
         stream.close()
         raw.close()
     header = next(csv.reader([first]), [])
     if not any(name.strip() for name in header):
         raise InputFileError(f"{path}: empty CSV file (no header row)")
+    _duplicated_column(path, header)
     return header
 
 
-def read_csv(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
-    """CSV with a header of flat dotted column names; every cell read as text, typed later."""
-    names = _csv_header(path)
-    rejected: list[Any] = []
+class _CsvLines:
+    """The file line of every CSV row. pyarrow numbers rows, not lines (a quoted value may hold
+    newlines), and reports rejected rows as it parses, ahead of the batch they sit among: rows are
+    placed by those numbers, and each row's lines counted from its newlines."""
 
-    def on_invalid(row: Any) -> str:
-        rejected.append(row)
+    def __init__(self) -> None:
+        self.rejected: list[Any] = []  # pyarrow's InvalidRow, reported and not yet placed
+        self._next_row = 2  # pyarrow's number for the first row after the header
+        self._next_line = 2
+
+    def on_invalid(self, row: Any) -> str:
+        self.rejected.append(row)
         return "skip"
 
+    def place(self, newlines: np.ndarray, final: bool = False) -> tuple[np.ndarray, list[tuple[int, Any]]]:
+        """The line of each of a batch's rows (given how many newlines each holds), and the
+        rejected rows before the batch's last row (every one left, when `final`) with their line."""
+        numbers = np.array(sorted(r.number for r in self.rejected), dtype=np.int64)
+        rows = np.arange(self._next_row, self._next_row + len(newlines) + len(numbers))
+        valid = rows[~np.isin(rows, numbers)][:len(newlines)]
+        end = int(valid[-1]) if len(valid) else self._next_row - 1
+        if final and len(numbers):
+            end = max(end, int(numbers[-1]))
+        placed = sorted((r for r in self.rejected if r.number <= end), key=lambda r: r.number)
+        self.rejected = [r for r in self.rejected if r.number > end]
+        first = self._next_row
+        heights = np.ones(end - first + 1, dtype=np.int64)
+        heights[valid - first] += newlines
+        for row in placed:
+            heights[row.number - first] += row.text.count("\n")
+        starts = self._next_line + np.cumsum(heights) - heights
+        self._next_row, self._next_line = end + 1, self._next_line + int(heights.sum())
+        return starts[valid - first], [(int(starts[r.number - first]), r) for r in placed]
+
+    @property
+    def last_line(self) -> int:
+        return self._next_line - 1
+
+
+def _newlines_per_row(batch: pa.RecordBatch) -> np.ndarray:
+    """How many newlines each row's values hold: found in the columns' character data (most hold
+    none), then counted per row through the offsets."""
+    total = np.zeros(batch.num_rows, dtype=np.int64)
+    for column in batch.columns:
+        _, offsets, data = column.buffers()
+        if data is None:
+            continue
+        bounds = np.frombuffer(offsets, dtype=np.int32)[column.offset:column.offset + len(column) + 1]
+        chars = np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[-1]]
+        found = np.flatnonzero(chars == 10) + bounds[0]
+        if len(found):
+            total += np.bincount(np.searchsorted(bounds, found, side="right") - 1, minlength=len(column))
+    return total
+
+
+def _empty_rows(batch: pa.RecordBatch) -> np.ndarray:
+    """Rows with no value at all (blank lines): not records."""
+    nulls = [pc.is_null(column) for column in batch.columns]
+    return functools.reduce(pc.and_, nulls).to_numpy(zero_copy_only=False) if nulls else np.ones(batch.num_rows, bool)
+
+
+def _rejected_table(source_file: str, placed: list[tuple[int, Any]]) -> pa.Table:
+    return raw_table(
+        source_file,
+        [line for line, _ in placed],
+        [row.text for _, row in placed],
+        [f"malformed CSV row: {row.actual_columns} cells, the header has {row.expected_columns}" for _, row in placed],
+    )
+
+
+def _csv_records(batch: pa.RecordBatch, source_file: str, lines: _CsvLines,
+                 con: duckdb.DuckDBPyConnection) -> Iterator[pa.Table]:
+    """A parsed CSV batch, and the rows rejected before its end, as raw records in file order."""
+    numbers, placed = lines.place(_newlines_per_row(batch))
+    if placed:
+        yield _rejected_table(source_file, placed)
+    keep = ~_empty_rows(batch)
+    table = pa.Table.from_batches([batch]).filter(pa.array(keep))
+    if table.num_rows:
+        yield raw_arrays(source_file, pa.array(numbers[keep], pa.int64()), row_docs(table, con))
+
+
+def read_csv(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iterator[pa.Table]:
+    """CSV with a header of flat dotted column names; every cell read as text, typed later. Rows
+    keep their file line; invalid UTF-8 is replaced, as in JSON Lines."""
+    names = _csv_header(path)
+    lines = _CsvLines()
     stream, raw = _open_binary(path)
     con = duckdb.connect()
-    row = 1
+    records = 0
     try:
         reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(block_size=min(batch_bytes, 16 * 1024 * 1024)),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            _Utf8Replacing(stream),
+            # one thread: pyarrow numbers rejected rows only when it parses in order
+            read_options=pacsv.ReadOptions(block_size=min(batch_bytes, 16 * 1024 * 1024), use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+                                             invalid_row_handler=lines.on_invalid),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
         )
         for batch in reader:
-            if batch.num_rows:
-                yield rows_as_json(pa.Table.from_batches([batch]), str(path), row + 1, con)
-                row += batch.num_rows
-            if rejected:
-                yield raw_table(
-                    str(path),
-                    [r.number or 0 for r in rejected],
-                    [r.text for r in rejected],
-                    [f"malformed CSV row: {r.actual_columns} cells, the header has {r.expected_columns}" for r in rejected],
-                )
-                rejected.clear()
+            for table in _csv_records(batch, str(path), lines, con):
+                records += table.num_rows
+                yield table
             progress(raw.tell())
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise InputFileError(f"{path}: cannot read CSV near row {row}: {str(exc).splitlines()[0]}") from exc
+        _, placed = lines.place(np.zeros(0, np.int64), final=True)
+        if placed:
+            yield _rejected_table(str(path), placed)
+    except CORRUPT_STREAM as exc:
+        raise _read_failure(path, exc, f"line {lines.last_line}", records) from exc
+    except pa.ArrowInvalid as exc:
+        raise InputFileError(f"{path}: cannot read CSV after line {lines.last_line}: {str(exc).splitlines()[0]}") from exc
     finally:
         con.close()
         stream.close()

@@ -22,7 +22,7 @@ def raw_table(source_file: str, lines: list[int], docs: list[str], problems: lis
     )
 
 
-def raw_arrays(source_file: str, lines: pa.Array, docs: pa.Array) -> pa.Table:
+def raw_arrays(source_file: str, lines: pa.Array, docs: pa.Array | pa.ChunkedArray) -> pa.Table:
     """Build one batch from Arrow arrays, without a Python list per record."""
     n = len(docs)
     names = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([source_file], pa.string()))
@@ -39,16 +39,17 @@ def without_nan(batch: pa.RecordBatch) -> pa.Table:
     return pa.Table.from_arrays(columns, names=batch.schema.names)
 
 
-def rows_as_json(table: pa.Table, source_file: str, first_row: int, con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Each row as one JSON doc (DuckDB `to_json`), numbered from `first_row`."""
+def row_docs(table: pa.Table, con: duckdb.DuckDBPyConnection) -> pa.ChunkedArray:
+    """Each row as one JSON doc (DuckDB `to_json`)."""
     con.register("rows_batch", table)
     try:
         docs = con.execute("SELECT CAST(to_json(t) AS VARCHAR) FROM rows_batch AS t").to_arrow_table()
     finally:
         con.unregister("rows_batch")
-    doc_column = docs.column(0).cast(pa.string())
+    return docs.column(0).cast(pa.string())
+
+
+def rows_as_json(table: pa.Table, source_file: str, first_row: int, con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Each row as one JSON doc, numbered from `first_row`."""
     lines = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
-    return pa.Table.from_arrays(
-        [pa.array([source_file] * table.num_rows, pa.string()), lines, doc_column, pa.nulls(table.num_rows, pa.string())],
-        schema=RAW_SCHEMA,
-    )
+    return raw_arrays(source_file, lines, row_docs(table, con))
