@@ -33,7 +33,7 @@ ingest: install
 	$(BIN)/python -m lens_etl ingest $(if $(FILES),files $(FILES),all)
 
 bench: install-test
-	$(BIN)/python -m bench.run $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick,--fresh-clone)
 	$(BIN)/python -m bench.alerts_bench
 	$(BIN)/python -m bench.memory
 

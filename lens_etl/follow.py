@@ -1,4 +1,5 @@
 """Pulling configured sources: once (`ingest phoenix`, `ingest all`) or every N seconds (`--follow`).
+Phoenix servers (`[sources.phoenix]`) and Arize AX (`[sources.arize]`) alike.
 
 Each (source, project) pull is one pipeline run; its watermark is saved only after that run
 finished, so a run stopped at any point is simply pulled again (the lake dedups by span_id).
@@ -20,6 +21,7 @@ import pyarrow as pa
 from .config import Settings
 from .errors import ConfigError, LensError
 from .pipeline import IngestSummary, ingest
+from .sources import arize
 from .sources.phoenix import PhoenixClient, Window, db_batches, rest_batches
 from .state import WatermarkStore
 
@@ -27,9 +29,12 @@ Log = Callable[[str], None]
 
 NO_SOURCES = (
     "no sources configured: add a [sources.phoenix] table to lens.toml"
-    ' (url = "http://127.0.0.1:6006", projects = ["default"]; see the example there),'
-    " or run `python -m lens_etl ingest phoenix --url URL --project P`"
+    ' (url = "http://127.0.0.1:6006", projects = ["default"]; see the example there) or [sources.arize]'
+    ' (space_id, projects), or run `python -m lens_etl ingest phoenix --url URL --project P`'
 )
+# Arize exports a whole chunk (a day) per call, the newest again on every pull: follow mode pulls
+# it at most this often (`follow_every` in [sources.arize]), not at every poll of the servers.
+ARIZE_FOLLOW_EVERY = "5m"
 
 
 @dataclass(frozen=True)
@@ -123,14 +128,33 @@ def pull_phoenix(settings: Settings, source: PhoenixSource, window: Window = Win
     return summaries
 
 
+def arize_configured(settings: Settings) -> bool:
+    return bool(settings.sources.get("arize"))
+
+
+def pull_arize(settings: Settings, skip_empty: bool = False) -> list[IngestSummary]:
+    """Each project of `[sources.arize]`: one pipeline run each over its lookback window."""
+    summaries = []
+    for pull in arize.batches_for_config(settings):
+        batches: Iterator[pa.Table] | None = _non_empty(pull.batches) if skip_empty else pull.batches
+        if batches is None:
+            continue
+        summaries.append(ingest(settings, "arize", pull.target, batches, project=pull.project, window=pull.window))
+    return summaries
+
+
 def ingest_all(settings: Settings, log: Log = print, skip_empty: bool = False) -> list[IngestSummary]:
-    """Every configured source once (what `make ingest` runs)."""
+    """Every configured source once (what `make ingest` runs): the Phoenix servers, then Arize."""
     sources = configured_sources(settings)
-    if not sources:
+    if not sources and not arize_configured(settings):
         raise ConfigError(NO_SOURCES)
     summaries = []
     for source in sources:
         for summary in pull_phoenix(settings, source, skip_empty=skip_empty):
+            log(summary.line())
+            summaries.append(summary)
+    if arize_configured(settings):
+        for summary in pull_arize(settings, skip_empty=skip_empty):
             log(summary.line())
             summaries.append(summary)
     return summaries
@@ -139,19 +163,28 @@ def ingest_all(settings: Settings, log: Log = print, skip_empty: bool = False) -
 def follow(settings: Settings, every_s: float, log: Log = print, stop: threading.Event | None = None) -> int:
     """Poll every configured source each `every_s` seconds until Ctrl-C (or `stop`); polls run."""
     sources = configured_sources(settings)
-    if not sources:
+    with_arize = arize_configured(settings)
+    if not sources and not with_arize:
         raise ConfigError(NO_SOURCES)
+    arize_every = parse_every(str(settings.sources["arize"].get("follow_every", ARIZE_FOLLOW_EVERY))) if with_arize else 0.0
     stop = stop or threading.Event()
     polls = 0
-    log(f"following {len(sources)} source(s) every {every_s:g}s; Ctrl-C stops")
+    arize_due = time.monotonic()
+    log(f"following {len(sources) + with_arize} source(s) every {every_s:g}s"
+        + (f" (Arize every {arize_every:g}s)" if with_arize else "") + "; Ctrl-C stops")
     try:
         while not stop.is_set():
             started = time.monotonic()
-            for source in sources:
+            pulls: list[Callable[[], list[IngestSummary]]] = [
+                lambda source=source: pull_phoenix(settings, source, skip_empty=True) for source in sources]
+            if with_arize and started >= arize_due:
+                arize_due = started + arize_every
+                pulls.append(lambda: pull_arize(settings, skip_empty=True))
+            for pull in pulls:
                 try:
-                    for summary in pull_phoenix(settings, source, skip_empty=True):
+                    for summary in pull():
                         log(summary.line())
-                except LensError as exc:
+                except LensError as exc:  # the error names the source
                     log(f"lens: poll failed, retrying in {every_s:g}s: {exc}")
             polls += 1
             stop.wait(max(0.0, every_s - (time.monotonic() - started)))

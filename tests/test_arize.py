@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import threading
+import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -12,6 +14,7 @@ import pytest
 
 from etl_helpers import settings_for
 from flight_standin import API_KEY, PROJECT, SPACE_ID, ArizeFlightStandin, StandinData, spans_for_days, start_standin
+from lens_etl import follow as following
 from lens_etl.__main__ import main
 from lens_etl.config import Settings
 from lens_etl.errors import SourceError
@@ -164,3 +167,28 @@ def test_empty_api_key_is_one_line(tmp_path: Path, standin: ArizeFlightStandin, 
     assert run_cli(tmp_path, standin.port, monkeypatch, "  ", "--project", PROJECT) == 2
     assert "no API key" in one_line_error(capsys)
     assert standin.queries == []
+
+
+def test_ingest_all_and_follow_pull_the_configured_arize_space(tmp_path: Path, standin: ArizeFlightStandin,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`make ingest` (ingest all) and --follow pull [sources.arize] too, not only Phoenix servers."""
+    settings = settings_at(tmp_path, standin.port, lookback_days=2000, chunk="2000d")
+    [summary] = following.ingest_all(settings)
+    assert (summary.source, summary.written) == ("arize", len(standin.data.spans))
+    assert f"arize: read {len(standin.data.spans)} · written {len(standin.data.spans)}" in capsys.readouterr().out
+    lines: list[str] = []
+    stop = threading.Event()
+    worker = threading.Thread(target=following.follow, args=(settings, 0.2, lines.append, stop))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(line.startswith("arize:") for line in lines):
+        time.sleep(0.05)
+    queries = len(standin.queries)
+    time.sleep(1.5)  # several polls more
+    stop.set()
+    worker.join(timeout=60)
+    assert lines[0].startswith("following 1 source(s) every 0.2s (Arize every 300s)")
+    # the newest chunk again (its spans now duplicates); the polls after it leave Arize be for five minutes
+    [pulled] = [line for line in lines if line.startswith("arize:")]
+    assert f"written 0 · duplicates {len(standin.data.spans)}" in pulled
+    assert len(standin.queries) == queries
