@@ -192,3 +192,13 @@ def test_ingest_all_and_follow_pull_the_configured_arize_space(tmp_path: Path, s
     [pulled] = [line for line in lines if line.startswith("arize:")]
     assert f"written 0 · duplicates {len(standin.data.spans)}" in pulled
     assert len(standin.queries) == queries
+
+
+def test_the_api_key_comes_from_the_secrets_file_lens_is_told_of(tmp_path: Path, standin: ArizeFlightStandin) -> None:
+    secrets = tmp_path / "elsewhere" / "secrets.toml"
+    secrets.parent.mkdir()
+    secrets.write_text(f'arize_api_key = "{API_KEY}"\n', encoding="utf-8")
+    settings = dataclasses.replace(settings_at(tmp_path, standin.port), env={}, secrets_file=secrets)
+    assert arize.api_key(settings) == API_KEY
+    with pytest.raises(SourceError, match=f"arize_api_key in {tmp_path / 'missing.toml'}"):
+        arize.api_key(dataclasses.replace(settings, secrets_file=tmp_path / "missing.toml"))

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 DEFAULT_FLIGHT = ("flight.arize.com", 443, "grpc+tls")
 STATE_FILE = "arize_days.json"
-SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 ROWS_PER_BATCH = 50_000
 _DURATION = re.compile(r"^\s*(\d+)\s*([dh])\s*$", re.IGNORECASE)
 
@@ -147,15 +146,17 @@ def config_from(settings: Settings, overrides: Mapping[str, Any] | None = None) 
 
 
 def api_key(settings: Settings) -> str:
-    """ARIZE_API_KEY, else `arize_api_key` in .streamlit/secrets.toml (where Streamlit looks)."""
+    """ARIZE_API_KEY, else `arize_api_key` in the secrets file (.streamlit/secrets.toml, where
+    Streamlit looks, or env LENS_SECRETS_FILE)."""
     key = settings.env.get("ARIZE_API_KEY", "").strip()
-    if not key and SECRETS_FILE.is_file():
+    secrets = settings.secrets_file
+    if not key and secrets.is_file():
         try:
-            key = str(tomllib.loads(SECRETS_FILE.read_text(encoding="utf-8")).get("arize_api_key", "")).strip()
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{SECRETS_FILE}: not valid TOML: {exc}") from exc
+            key = str(tomllib.loads(secrets.read_text(encoding="utf-8")).get("arize_api_key", "")).strip()
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{secrets}: not valid TOML: {exc}") from exc
     if not key:
-        raise SourceError("Arize: no API key; set ARIZE_API_KEY (or arize_api_key in .streamlit/secrets.toml)")
+        raise SourceError(f"Arize: no API key; set ARIZE_API_KEY (or arize_api_key in {secrets})")
     return key
 
 
