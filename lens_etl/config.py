@@ -1,6 +1,7 @@
 """One typed settings object: flags > environment > lens.toml > defaults."""
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -92,6 +93,45 @@ TABLES = ("lens", "lake", "identity", "redaction", "sources", "alerts")
 BATCH_MB_RANGE = (1.0, 4096.0)  # below a megabyte a batch is mostly overhead; above, memory runs out first
 
 
+# The keys each table of lens.toml may hold ([redaction] checks its own): a misspelt one
+# (`retention_day`) would otherwise be ignored without a word, and its setting silently off.
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(TABLES),
+    "lens": frozenset({"data_dir", "project", "preview_chars", "batch_mb", "write_buffer_mb", "compact_min_files",
+                       "retention_days"}),
+    "lake": frozenset({"url"}),
+    "identity": frozenset({"file", "developers"}),
+    "alerts": frozenset({"rules", "webhooks", "retries", "backoff_s", "timeout_s", "cooldown_minutes"}),
+    "sources": frozenset({"phoenix", "arize"}),
+    "sources.phoenix": frozenset({"url", "db", "project", "projects", "timeout_s", "retries"}),
+    "sources.arize": frozenset({"space_id", "project", "projects", "flight_host", "flight_port", "flight_scheme", "chunk",
+                                "lookback_days", "workers", "follow_every"}),
+}
+
+
+def _check_keys(values: Mapping[str, Any], name: str, path: Path) -> None:
+    """One line for the first key lens.toml does not know, with the likeliest one meant."""
+    known = KNOWN_KEYS[name]
+    for key in values:
+        if key not in known:
+            guess = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {guess[0]}?" if guess else f"known: {', '.join(sorted(known))}"
+            where = f"[{name}] key {key}" if name else f"table [{key}]"
+            raise ConfigError(f"{path}: unknown {where} ({hint})")
+
+
+def _check_all_keys(config: Mapping[str, Any], path: Path) -> None:
+    _check_keys(config, "", path)
+    for name in ("lens", "lake", "identity", "alerts", "sources"):
+        if isinstance(config.get(name), Mapping):
+            _check_keys(config[name], name, path)
+    for source in ("phoenix", "arize"):
+        entries = config.get("sources", {}).get(source, []) if isinstance(config.get("sources"), Mapping) else []
+        for entry in [entries] if isinstance(entries, Mapping) else entries if isinstance(entries, list) else []:
+            if isinstance(entry, Mapping):
+                _check_keys(entry, f"sources.{source}", path)
+
+
 def _tables(config: Mapping[str, Any], path: Path) -> dict[str, Mapping[str, Any]]:
     """Each known top-level table, checked to be a table: `lens = 5` is a mistake, not a crash."""
     tables: dict[str, Mapping[str, Any]] = {}
@@ -168,6 +208,7 @@ def load_settings(
         raise ConfigError(f"{config_path}: config file not found")
     config = _read_toml(config_path) if config_path.is_file() else {}
     tables = _tables(config, config_path)
+    _check_all_keys(config, config_path)
     base = config_path.resolve().parent
     lens = _Table(tables["lens"], config_path, "lens")
     resolved_data = Path(data_dir or env.get("LENS_DATA_DIR") or lens.text("data_dir") or "data")

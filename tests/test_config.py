@@ -1,6 +1,7 @@
 """lens.toml and the identity file: every wrong value is one ConfigError naming the file and key."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,13 @@ def settings_from(tmp_path: Path, toml: str):
         ("[identity]\nfile = 5\n", "[identity] file must be a string"),
         ("[redaction]\ncustom = 5\n", "[redaction] custom must be a list"),
         ("[redaction]\nnope = false\n", "[redaction]: unknown pattern 'nope'"),
+        # a misspelt key would leave its setting silently off
+        ("[lens]\nretention_day = 90\n", "unknown [lens] key retention_day (did you mean retention_days?)"),
+        ("[foo]\nx = 1\n", "unknown table [foo] (known: alerts, identity, lake, lens, redaction, sources)"),
+        ('[alerts]\nwebhook = "https://hooks.example.com/x"\n', "unknown [alerts] key webhook (did you mean webhooks?)"),
+        ('[sources.arize]\nspace_id = "s"\nproject = "p"\nlookback = 3\n', "unknown [sources.arize] key lookback (did you mean lookback_days?)"),
+        ('[[sources.phoenix]]\nurl = "http://127.0.0.1:6006"\nretry = 2\n', "unknown [sources.phoenix] key retry (did you mean retries?)"),
+        ('[sources.jaeger]\nurl = "x"\n', "unknown [sources] key jaeger"),
     ],
 )
 def test_a_wrong_setting_is_named_with_the_file_and_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -57,6 +65,16 @@ def test_good_settings_load(tmp_path: Path) -> None:
     assert settings.retention_days == 90
     assert settings.batch_bytes == int(1.5 * 1024 * 1024)
     assert settings.write_buffer_bytes == 0 and settings.preview_chars == 0
+
+
+def test_the_shipped_lens_toml_with_every_example_uncommented_loads(tmp_path: Path) -> None:
+    """Every key the commented examples show is one Lens knows."""
+    shipped = (Path(__file__).resolve().parent.parent / "lens.toml").read_text(encoding="utf-8")
+    example = re.compile(r"# (\[[a-z.]+\]\s*$|[a-z_]+ = )")
+    examples = "\n".join(line[2:] if example.match(line) else line for line in shipped.splitlines())
+    examples = examples.replace('file = "data/samples/identity.yaml"', "")
+    settings = settings_from(tmp_path, examples)
+    assert settings.sources["arize"]["follow_every"] == "5m" and settings.lake_url
 
 
 def test_no_retention_setting_keeps_everything(tmp_path: Path) -> None:
