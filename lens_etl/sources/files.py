@@ -181,7 +181,9 @@ def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iter
             if line_no == 1 and buffer[start:start + len(BOM)] == BOM:
                 start += len(BOM)  # a byte-order mark is not part of the first record
             table, lines = _lines_table(name, buffer, start, end, line_no)
-            table = _expand_otlp_lines(table)
+            # the bytes searched first: matching the table's strings took 3 s a million spans
+            if buffer.find(OTLP_MARKER_BYTES, start, end) >= 0:
+                table = _expand_otlp_lines(table)
             line_no += lines
             if table.num_rows:
                 records += table.num_rows
@@ -195,6 +197,7 @@ def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iter
 
 
 OTLP_MARKER = '"resourceSpans"'
+OTLP_MARKER_BYTES = OTLP_MARKER.encode()
 
 
 def _expand_otlp_lines(table: pa.Table) -> pa.Table:
