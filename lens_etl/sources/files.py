@@ -181,9 +181,7 @@ def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iter
             if line_no == 1 and buffer[start:start + len(BOM)] == BOM:
                 start += len(BOM)  # a byte-order mark is not part of the first record
             table, lines = _lines_table(name, buffer, start, end, line_no)
-            # the bytes searched first: matching the table's strings took 3 s a million spans
-            if buffer.find(OTLP_MARKER_BYTES, start, end) >= 0:
-                table = _expand_otlp_lines(table)
+            table = _expand_otlp_lines(table)
             line_no += lines
             if table.num_rows:
                 records += table.num_rows
@@ -197,12 +195,14 @@ def read_jsonl(path: Path, batch_bytes: int, progress: Progress = _noop) -> Iter
 
 
 OTLP_MARKER = '"resourceSpans"'
-OTLP_MARKER_BYTES = OTLP_MARKER.encode()
+# An OTLP request's one field opens its line: only a line's head is searched (every line's whole
+# text took 3 s a million spans, and the batch's bytes 0.5 s; its heads take 0.1 s).
+OTLP_HEAD_BYTES = 48
 
 
 def _expand_otlp_lines(table: pa.Table) -> pa.Table:
     """Each line that is an OTLP request replaced by its spans, which keep the line's number."""
-    hits = pc.match_substring(table["doc"], OTLP_MARKER)
+    hits = pc.match_substring(pc.binary_slice(table["doc"].cast(pa.binary()), 0, OTLP_HEAD_BYTES), OTLP_MARKER)
     if not pc.any(hits).as_py():
         return table
     pieces, done = [], 0
