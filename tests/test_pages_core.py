@@ -247,6 +247,8 @@ def test_developers_table_names_no_team_and_shows_no_none(app: AppTest, db: duck
     teams = element.value.set_index("developer")["team"]
     assert teams.notna().all() and set(teams[list(unmapped)]) == {"(no team)"}
     assert element.proto.placeholder == "—"
+    app.text_input(key="developer_search").set_value("no team").run()  # what the table shows finds them
+    assert set(app.dataframe[0].value["developer"]) == unmapped
 
 
 def test_tokens_per_request_draws_prompt_and_completion_on_their_own_axes(app: AppTest) -> None:

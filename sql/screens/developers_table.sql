@@ -1,5 +1,6 @@
 -- Screen: Developers, the table. Grain: one row per developer in the filtered window,
--- narrowed by $search (substring of developer or team, case-insensitive; '' = everyone).
+-- narrowed by $search (substring of developer or team, case-insensitive; an unmapped developer's
+-- team reads "(no team)", as on screen; '' = everyone).
 -- Edits are TOOL spans (Edit/Write/...) attributed to the model of the LLM span that called them.
 -- Rollups: daily_metrics (usage, favourite model), session_models (sessions, last active),
 -- tool_calls (edits).
@@ -61,5 +62,5 @@ FROM usage AS u
 LEFT JOIN activity AS a USING (developer)
 LEFT JOIN edits AS e USING (developer)
 LEFT JOIN favourite AS f USING (developer)
-WHERE $search = '' OR u.developer ILIKE '%' || $search || '%' OR u.team ILIKE '%' || $search || '%'
+WHERE $search = '' OR u.developer ILIKE '%' || $search || '%' OR coalesce(u.team, '(no team)') ILIKE '%' || $search || '%'
 ORDER BY u.cost_usd DESC, u.requests DESC, u.developer;
