@@ -3,6 +3,8 @@ that never ends, a plain web server. Each is one line (or dead letters), never a
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +17,7 @@ from lens_etl.__main__ import main
 from lens_etl.config import Settings
 from lens_etl.errors import SourceError
 from lens_etl.follow import PhoenixSource, pull_phoenix
+from lens_etl.sources.phoenix import PhoenixClient
 from lens_etl.state import WatermarkStore
 
 PROJECT = "default"
@@ -126,3 +129,22 @@ def test_a_phoenix_behind_a_proxy_that_drops_its_header_still_says_the_project_i
     url = serve(projects_only)
     with pytest.raises(SourceError, match=f"project '{PROJECT}' not found"):
         pull(tmp_path, url)
+
+
+def test_a_server_that_never_answers_says_so_at_each_try(caplog: pytest.LogCaptureFixture) -> None:
+    """Each try waits out its timeout: the user hears of every one, not minutes of silence."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        with caplog.at_level(logging.WARNING, logger="lens.phoenix"):
+            with PhoenixClient(url, timeout_s=0.2, retries=2, backoff_s=0.01) as client:
+                with pytest.raises(SourceError, match=f"phoenix at {url}: timed out \\(after 3 tries\\)"):
+                    client.get_json(SPANS_PATH, {}, PROJECT)
+    finally:
+        silent.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"lens: phoenix at {url}: timed out; trying again in 0.01s (try 2 of 3)",
+        f"lens: phoenix at {url}: timed out; trying again in 0.02s (try 3 of 3)",
+    ]

@@ -10,6 +10,7 @@ Both update a `Watermark` in place as they go; the caller saves it once the run 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from ..errors import SourceError
 from ..state import Watermark
 from .raw import raw_table
 
+log = logging.getLogger("lens.phoenix")
 PAGE_LIMIT = 1000
 REST_BATCH_ROWS = 5_000
 DB_BATCH_ROWS = 50_000
@@ -91,7 +93,11 @@ class PhoenixClient:
         reason = ""
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                delay = self.backoff_s * 2 ** (attempt - 1)
+                # a server that takes each timeout makes the whole wait minutes: say so as it goes
+                log.warning("lens: phoenix at %s: %s; trying again in %gs (try %d of %d)", self.url, reason, delay,
+                            attempt + 1, self.retries + 1)
+                time.sleep(delay)
             try:
                 response = self.http.get(path, params=params)
             except httpx.ConnectError:
