@@ -430,6 +430,22 @@ def connect_readonly(path: Path, settings: Settings | None = None) -> duckdb.Duc
     return con
 
 
+FRESH_CATALOG = "lens"  # the name a fresh connection attaches the views' file under
+
+
+def connect_fresh(path: Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """A reader's connection for a process that lives across ingests (the app): the file attached
+    read-only to an instance of its own. DuckDB shares one instance per file path while any
+    connection to it is open, so a connection opened after an ingest swapped in a new file, while
+    one to the old file was still open, read the old file. Cursors read it through `sibling_cursor`."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH {_literal(str(path))} AS {FRESH_CATALOG} (READ_ONLY)")
+    con.execute(f"USE {FRESH_CATALOG}")
+    _register_lake(con, settings)
+    _reader_settings(con)
+    return con
+
+
 def _reader_settings(con: duckdb.DuckDBPyConnection) -> None:
     """What every reader's instance runs with: UTC, and Parquet footers cached across cursors."""
     con.execute("SET GLOBAL TimeZone = 'UTC'")

@@ -28,7 +28,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from lens_etl.errors import LensError
 from lens_etl.users import User
-from lens_etl.warehouse import connect_readonly, refresh_from_lake_url
+from lens_etl.warehouse import connect_fresh, refresh_from_lake_url, sibling_cursor
 from pages._auth import audit_event, filters_detail, require_user
 from pages._settings import app_settings
 
@@ -108,7 +108,7 @@ def _mtime_ns(path: Path) -> int | None:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(path: str, mtime_ns: int) -> duckdb.DuckDBPyConnection:
     """One read-only connection per version of the file; a new mtime opens a new one."""
-    return connect_readonly(Path(path), app_settings())
+    return connect_fresh(Path(path), app_settings())
 
 
 _LAKE_URL_LOCK = threading.Lock()
@@ -157,7 +157,7 @@ def _run(name: str, params: dict[str, Any], scope: Scope, path: str, mtime_ns: i
     sql = screen_sql(name)
     scoped, developers, teams = scope
     with _CURSOR_LOCK:
-        cursor = _connection(path, mtime_ns).cursor()
+        cursor = sibling_cursor(_connection(path, mtime_ns))
     try:
         cursor.execute("SET TimeZone = 'UTC'")
         cursor.execute("SET VARIABLE lens_scoped = CAST($v AS BOOLEAN)", {"v": scoped})

@@ -28,7 +28,7 @@ from lens_etl.schema import SPAN_SCHEMA
 from lens_etl.errors import SourceError
 from lens_etl.pipeline import ingest, read_ahead
 from lens_etl.sources.files import read_files
-from lens_etl.warehouse import connect_readonly
+from lens_etl.warehouse import connect_fresh, connect_readonly, sibling_cursor
 
 from etl_helpers import fixture, settings_for
 
@@ -404,3 +404,25 @@ def test_freed_memory_can_go_back_to_the_system() -> None:
     or the run's resident size would climb with its length without a word."""
     assert memory._malloc_trim() is not None
     memory.release_freed()
+
+
+def test_a_reader_that_lives_across_ingests_sees_each_new_file(tmp_path: Path) -> None:
+    """The app keeps its connection to the last file while it opens one to the new: DuckDB shares one
+    instance per path while any connection to it is open, so the new connection read the old file."""
+    settings = settings_for(tmp_path)
+    export = tmp_path / "e.jsonl"
+    write_export(export, 100, days=1)
+    ingest(settings, "file", "x", read_files([export], settings.batch_bytes))
+    before = connect_fresh(settings.duckdb_path)
+    more = tmp_path / "more.jsonl"
+    more.write_text("".join(line.replace('"s', '"more-s', 1) for line in export.read_text().splitlines(keepends=True)))
+    ingest(settings, "file", "more", read_files([more], settings.batch_bytes))
+    after = connect_fresh(settings.duckdb_path)
+    totals = "SELECT sum(spans) FROM daily_metrics"  # the rollup's copy inside lens.duckdb
+    try:
+        assert before.execute(totals).fetchone()[0] == 100
+        assert after.execute(totals).fetchone()[0] == 200
+        assert sibling_cursor(after).execute(totals).fetchone()[0] == 200
+    finally:
+        before.close()
+        after.close()
