@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from .config import Settings
 from .errors import LensError
+from .users import User
 
 BUDGETS_FILE = "budgets.parquet"
 SCOPES = ("total", "team", "developer")
@@ -113,3 +114,12 @@ def sql_params(saved: Iterable[Budget]) -> dict[str, list]:
         "budget_names": [b.name for b in rows],
         "budget_usd": [b.monthly_usd for b in rows],
     }
+
+
+def visible_to(saved: list[Budget], user: User) -> list[Budget]:
+    """Every budget for admins and analysts; a developer sees only their own and their team's
+    (no one else's names or amounts, nor the total)."""
+    if not user.scoped:
+        return saved
+    return [b for b in saved if (b.scope == "developer" and b.name in user.scope_developers)
+            or (b.scope == "team" and b.name in user.scope_teams)]

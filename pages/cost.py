@@ -11,7 +11,6 @@ from lens_etl import budgets
 from lens_etl.budgets import SCOPES, Budget, BudgetError
 from lens_etl.pricing import model_rates
 from lens_etl.savings import RETRY_WITHIN_S, SHORT_PROMPT_OPTIONS
-from lens_etl.users import User
 from pages._alerts_ui import rules_editor
 from pages._auth import audit_event, can_edit_budgets as role_can_edit_budgets, require_user
 from pages._common import (
@@ -31,15 +30,6 @@ STATUS_ICONS = {"over": "🔴 over", "at risk": "🟠 at risk", "on track": "�
 def can_edit_budgets() -> bool:
     """Whether this user may change budgets: admins only (analysts and developers read)."""
     return role_can_edit_budgets()
-
-
-def visible_budgets(saved: list[Budget], user: User) -> list[Budget]:
-    """Every budget for admins and analysts; a developer sees only their own and their team's
-    (no one else's names or amounts, nor the total)."""
-    if not user.scoped:
-        return saved
-    return [b for b in saved if (b.scope == "developer" and b.name in user.scope_developers)
-            or (b.scope == "team" and b.name in user.scope_teams)]
 
 
 def price_params(models: pd.DataFrame) -> dict[str, list]:
@@ -98,7 +88,7 @@ kpis = kpis_soon.result().iloc[0]
 before = before_soon.result().iloc[0]
 as_of = kpis["as_of"].date()
 saved = budgets.load(settings)
-shown = visible_budgets(saved, require_user())
+shown = budgets.visible_to(saved, require_user())
 status_soon = query_soon("cost_budget_status", as_of=as_of, **budgets.sql_params(shown))
 trend_soon = query_soon(
     "cost_trend", filters, as_of=as_of, run_rate_usd=float(kpis["run_rate_usd"]),

@@ -11,6 +11,7 @@ from lens_etl import budgets
 from pages._alerts_ui import (
     ANOMALY_Z, ERROR_RATE_FLOOR, alert_history_table, anomaly_points, firing_alerts_panel, has_rules, rules_editor,
 )
+from pages._auth import require_user
 from pages._common import chart, current_filters, empty_state, fmt_duration, fmt_int, no_rows, query, table
 from pages._settings import app_settings
 
@@ -56,7 +57,7 @@ def alerts(until: datetime) -> None:
             alert_history_table()
         return
     checks = query("live_builtin_alerts", until=until, max_error_rate=MAX_ERROR_RATE,
-                   **budgets.sql_params(budgets.load(app_settings())))
+                   **budgets.sql_params(budgets.visible_to(budgets.load(app_settings()), require_user())))
     st.caption(
         f"Built-in checks (no alert rules yet: add them under Alert rules below), as of {until:%Y-%m-%d %H:%M} UTC over all data: model-call "
         f"error rate in the last hour above {MAX_ERROR_RATE:.0%}; a developer's spend that day above the daily share of "
@@ -141,5 +142,6 @@ def live_panel() -> None:
 
 live_panel()
 
-with st.expander("Alert rules", icon="🔔"):
-    rules_editor(key="live_rules")
+if not require_user().scoped:  # rules name people and their budget amounts
+    with st.expander("Alert rules", icon="🔔"):
+        rules_editor(key="live_rules")

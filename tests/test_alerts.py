@@ -530,3 +530,27 @@ def test_an_analyst_sees_the_rules_but_not_the_editor(sample_settings: Settings,
     assert at.dataframe, "the rules table is for everyone"
     assert not at.get("form") and "alert_rules_submit" not in {b.key for b in at.button}
     assert any("Only admins" in c.value for c in at.caption)
+
+
+def test_a_developer_sees_only_the_alerts_about_them_and_no_rule_changes(tmp_path: Path) -> None:
+    """Alerts name people and their spend: a scoped user's `alerts` and `alert_history` hold the
+    ones whose subject is their developer id or team, and no rule changes."""
+    settings = Settings(data_dir=tmp_path / "data")
+    warehouse.build(settings)
+    at = datetime(2026, 11, 20, 12)
+    rows = [alerts._event_row("firing", f"cost|{who}", "cost", "cost_budget", "warning", who, 10.0, 5.0, None,
+                              f"{who} spent $10", "/cost", at, "lens") for who in ("ivan", "chen", "mobile")]
+    rows.append(alerts._event_row("rule_added", "rule|cost", "cost", "cost_budget", "info", "(rule)", None, None, None,
+                                  "rule added: developer budgets", "", at, "admin"))
+    alerts._append_history(settings, rows)
+    con = warehouse.connect_readonly(settings.duckdb_path)
+    try:
+        assert sorted(r[0] for r in con.execute("SELECT subject FROM alerts").fetchall()) == ["chen", "ivan", "mobile"]
+        assert con.execute("SELECT count(*) FROM alert_history").fetchone()[0] == 4
+        con.execute("SET VARIABLE lens_scoped = true")
+        con.execute("SET VARIABLE lens_scope_developers = ['ivan']")
+        con.execute("SET VARIABLE lens_scope_teams = ['mobile']")
+        assert sorted(r[0] for r in con.execute("SELECT subject FROM alerts").fetchall()) == ["ivan", "mobile"]
+        assert sorted(r[0] for r in con.execute("SELECT event FROM alert_history").fetchall()) == ["firing", "firing"]
+    finally:
+        con.close()
