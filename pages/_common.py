@@ -414,6 +414,17 @@ def table(df: pd.DataFrame, filename: str, placeholder: str = MISSING, **kwargs:
     download(df, filename)
 
 
+def follow_table_selection(event: Any, ids: list[str], key: str) -> None:
+    """A row the user selects in a table becomes the picker's value; the picker stays usable after
+    it. A table keeps its selected row number across reruns: when a new sort or filter puts another
+    id in that row, that is no pick (comparing ids opened whatever came first after a re-sort)."""
+    rows = event.selection.rows if event is not None else []
+    row = rows[0] if rows and rows[0] < len(ids) else None
+    if row is not None and row != st.session_state.get(f"{key}_row"):
+        st.session_state[key] = ids[row]
+    st.session_state[f"{key}_row"] = row
+
+
 def with_team_label(df: pd.DataFrame) -> pd.DataFrame:
     """An unmapped developer's team as "(no team)", as Overview and Cost show it."""
     return df.fillna({"team": NO_TEAM})

@@ -1,15 +1,13 @@
 """Sessions: a filterable session list; one session's span tree, waterfall, previews, errors and cost."""
 from __future__ import annotations
 
-from typing import Any
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from pages._common import (
     MISSING, NO_TEAM, chart, current_filters, download, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_usd,
-    model_color_scale, no_rows, period_label, query, with_team_label,
+    follow_table_selection, model_color_scale, no_rows, period_label, query, with_team_label,
 )
 
 SESSION_URL_KEY = "session"  # ?session=<id> opens that session
@@ -23,15 +21,6 @@ KIND_COLORS = alt.Scale(
     domain=["LLM", "TOOL", "AGENT", "CHAIN", "UNKNOWN"],
     range=["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#BAB0AC"],
 )
-
-
-def follow_table_selection(event: Any, ids: list[str], key: str) -> None:
-    """A newly selected table row becomes the picker's value; the picker stays usable after it."""
-    rows = event.selection.rows if event is not None else []
-    chosen = ids[rows[0]] if rows and rows[0] < len(ids) else None
-    if chosen is not None and chosen != st.session_state.get(f"{key}_from_table"):
-        st.session_state[key] = chosen
-    st.session_state[f"{key}_from_table"] = chosen
 
 
 def short_duration(seconds: float) -> str:

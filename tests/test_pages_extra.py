@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import duckdb
@@ -382,3 +383,25 @@ def test_anomaly_marks_an_error_burst_but_not_a_lone_failure() -> None:
     latency[10] = 9000
     marked = anomaly_points(pd.DataFrame({"bucket": buckets, "p95": latency}), y="p95").data
     assert list(marked["bucket"]) == [buckets[10]]
+
+
+def test_a_re_sorted_table_keeps_the_opened_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table keeps its selected row number across reruns: a new sort puts another session in
+    that row, which must not open it; a row the user selects does."""
+    from pages import _common
+
+    state: dict[str, object] = {}
+    monkeypatch.setattr(_common.st, "session_state", state)
+
+    def selected(row: int | None) -> SimpleNamespace:
+        return SimpleNamespace(selection=SimpleNamespace(rows=[] if row is None else [row]))
+
+    _common.follow_table_selection(selected(0), ["newest", "older"], "pick")
+    assert state["pick"] == "newest"
+    _common.follow_table_selection(selected(0), ["costliest", "newest"], "pick")  # sorted by cost, row 0 still selected
+    assert state["pick"] == "newest"
+    _common.follow_table_selection(selected(1), ["costliest", "newest"], "pick")  # the user picks another row
+    assert state["pick"] == "newest"
+    _common.follow_table_selection(selected(None), ["costliest", "newest"], "pick")
+    _common.follow_table_selection(selected(0), ["costliest", "newest"], "pick")
+    assert state["pick"] == "costliest"
