@@ -293,6 +293,10 @@ def test_a_developer_sees_only_their_own_and_their_teams_budgets(
     status = next(df.value for df in at.dataframe if "used_share" in df.value.columns)
     assert len(status) == len(everyone)
 
+    at = open_page("pages/live.py", user="budget-dev")  # rules name people and their budgets
+    assert not any("Alert rules" in e.label for e in at.expander)
+    assert any("Alert rules" in e.label for e in open_page("pages/live.py", user="analyst").expander)
+
 
 def test_a_bad_budget_is_refused_with_one_line(no_budgets: Settings) -> None:
     at = open_page_alone("pages/cost.py")
