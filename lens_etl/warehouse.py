@@ -439,11 +439,16 @@ def connect_fresh(path: Path, settings: Settings | None = None) -> duckdb.DuckDB
     connection to it is open, so a connection opened after an ingest swapped in a new file, while
     one to the old file was still open, read the old file. Cursors read it through `sibling_cursor`."""
     con = duckdb.connect()
-    con.execute(f"ATTACH {_literal(str(path))} AS {FRESH_CATALOG} (READ_ONLY)")
-    con.execute(f"USE {FRESH_CATALOG}")
+    _attach(con, path, FRESH_CATALOG)
     _register_lake(con, settings)
     _reader_settings(con)
     return con
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
+    """The views' file read-only under `alias`, which the connection then USEs."""
+    con.execute(f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)")
+    con.execute(f"USE {alias}")
 
 
 def _reader_settings(con: duckdb.DuckDBPyConnection) -> None:
@@ -485,9 +490,8 @@ def attached_readonly(path: Path, settings: Settings | None = None) -> Iterator[
     alias = f"lens_{next(_aliases)}"
     con = _shared_cursor()
     try:
-        con.execute(f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)")
+        _attach(con, path, alias)
         try:
-            con.execute(f"USE {alias}")
             yield con
         finally:
             con.execute("USE memory")
@@ -496,9 +500,10 @@ def attached_readonly(path: Path, settings: Settings | None = None) -> Iterator[
         con.close()
 
 
-def sibling_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Another cursor reading the database `con` USEs, for a query on another thread (the caller closes it)."""
-    database = con.execute("SELECT current_database()").fetchone()[0]
+def sibling_cursor(con: duckdb.DuckDBPyConnection, database: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Another cursor reading the database `con` USEs (or `database`, when the caller knows it: no
+    query on `con`), for a query on another thread (the caller closes it)."""
+    database = database or con.execute("SELECT current_database()").fetchone()[0]
     cursor = con.cursor()
     cursor.execute(f'USE "{database}"')
     return cursor

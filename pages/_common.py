@@ -28,7 +28,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from lens_etl.errors import LensError
 from lens_etl.users import User
-from lens_etl.warehouse import connect_fresh, refresh_from_lake_url, sibling_cursor
+from lens_etl.warehouse import FRESH_CATALOG, connect_fresh, refresh_from_lake_url, sibling_cursor
 from pages._auth import audit_event, filters_detail, require_user
 from pages._settings import app_settings
 
@@ -157,7 +157,7 @@ def _run(name: str, params: dict[str, Any], scope: Scope, path: str, mtime_ns: i
     sql = screen_sql(name)
     scoped, developers, teams = scope
     with _CURSOR_LOCK:
-        cursor = sibling_cursor(_connection(path, mtime_ns))
+        cursor = sibling_cursor(_connection(path, mtime_ns), FRESH_CATALOG)
     try:
         cursor.execute("SET TimeZone = 'UTC'")
         cursor.execute("SET VARIABLE lens_scoped = CAST($v AS BOOLEAN)", {"v": scoped})
