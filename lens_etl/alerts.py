@@ -212,9 +212,15 @@ def _save_rules(settings: Settings, rules: Sequence[Rule]) -> None:
 
 
 def add_rule(settings: Settings, rule: Rule, actor: str) -> Rule:
-    """Save a new rule (an id taken by another rule gets a numeric suffix) and audit the change."""
+    """Save a new rule (an id taken by another rule gets a numeric suffix) and audit the change.
+    A rule that would do exactly what one already does is refused: it would only send every
+    alert twice."""
     with _locked(settings):
         rules = load_rules(settings)
+        same = next((r for r in rules if _settings_of(r) == _settings_of(rule)), None)
+        if same is not None:
+            raise AlertError(f"alert rule {same.id!r} already does this ({same.describe()}); "
+                             "change its threshold, severity or window to add another")
         taken = {r.id for r in rules}
         rule_id, n = rule.id, 2
         while rule_id in taken:
@@ -223,6 +229,11 @@ def add_rule(settings: Settings, rule: Rule, actor: str) -> Rule:
         _save_rules(settings, [*rules, rule])
         _audit(settings, "rule_added", rule, actor)
     return rule
+
+
+def _settings_of(rule: Rule) -> Rule:
+    """What a rule does, whatever it is called and wherever it is kept."""
+    return replace(rule, id="", origin="")
 
 
 def remove_rule(settings: Settings, rule_id: str, actor: str) -> Rule:

@@ -485,6 +485,20 @@ def test_cli_check_prints_only_the_webhook_host(server: Server, tmp_path: Path, 
     assert "webhook 127.0.0.1" in out and "s3cr3t" not in out + err
 
 
+def test_a_rule_that_repeats_another_is_refused_and_a_stricter_one_is_added(
+        scenarios: list[Scenario], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = scenarios[1].settings
+    monkeypatch.setenv("LENS_DATA_DIR", str(settings.data_dir))
+    add = ["alerts", "add", "error_rate", "--scope", "model", "--threshold", "0.05"]
+    assert main(add) == 0
+    assert main(add) == 2  # the same rule again would send every alert twice
+    assert main([*add, "--id", "other-name"]) == 2  # whatever it is called
+    assert main([*add[:-1], "0.2", "--severity", "critical"]) == 0  # a second level is a rule of its own
+    out, err = capsys.readouterr()
+    assert "alert rule 'error_rate-model' already does this" in err and err.count("lens: error:") == 2
+    assert [r.threshold for r in alerts.load_rules(settings) if r.origin == "rules file"] == [0.05, 0.2]
+
+
 # --- the rules editor (AppTest) ------------------------------------------------------------------
 
 def _editor_page() -> None:
