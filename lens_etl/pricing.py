@@ -6,11 +6,12 @@ to every row. The result equals `genai_prices.calc_price` for the same usage.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 
@@ -71,17 +72,36 @@ def _rates_at(model: str, provider: str | None, low: int, high: int) -> TierRate
     )
 
 
+# Bedrock's own ids (us.anthropic.claude-…-v1:0, global.anthropic.…) are priced under AWS.
+BEDROCK_ID = re.compile(r"^([a-z]{2,4}(-gov)?\.|global\.)?anthropic\.")
+
+
+def _names(model: str, provider: str | None) -> Iterator[tuple[str, str | None]]:
+    """The (model, provider) pairs a span's model may be priced as, best first: as written, then
+    without LiteLLM's route prefixes (`bedrock/…`, `vertex_ai/…`, `openrouter/anthropic/…`), the
+    first route naming the provider when the span does not, then a bare Bedrock id as AWS's."""
+    yield model, provider
+    rest, route = model, None
+    while "/" in rest:
+        head, rest = rest.split("/", 1)
+        route = route or head.strip().lower()
+        yield rest, provider or route
+    if BEDROCK_ID.match(rest.strip().lower()):
+        yield rest, "aws"
+
+
 @lru_cache(maxsize=4096)
 def model_rates(model: str, provider: str | None) -> tuple[TierRates, ...]:
     """Every tier's rates for one model; empty when the price database does not know it."""
-    try:
-        starts = _tier_starts(model, provider)
-    except LookupError:
-        if provider:
-            return model_rates(model, None)
-        return ()
-    bounds = [0, *starts, MAX_TOKENS]
-    return tuple(_rates_at(model, provider, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1))
+    for name, route in _names(model, provider):
+        for provider_id in dict.fromkeys((route, None)):
+            try:
+                starts = _tier_starts(name, provider_id)
+            except LookupError:
+                continue
+            bounds = [0, *starts, MAX_TOKENS]
+            return tuple(_rates_at(name, provider_id, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1))
+    return ()
 
 
 RATES_SCHEMA = pa.schema(

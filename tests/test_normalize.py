@@ -115,6 +115,31 @@ def test_a_known_model_without_prompt_tokens_is_priced(prompt: object) -> None:
     assert span["price_status"] == "computed" and span["cost_usd"] == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize(("raw_model", "provider", "model", "priced_as"), [
+    ("anthropic/claude-sonnet-4-5-20250929", None, "claude-sonnet-4-5", ("claude-sonnet-4-5-20250929", "anthropic")),
+    ("bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", None, "claude-sonnet-4-5",
+     ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock")),
+    ("bedrock/converse/global.anthropic.claude-sonnet-4-5-20250929-v1:0", None, "claude-sonnet-4-5",
+     ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock")),
+    ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", None, "claude-sonnet-4-5", ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "aws")),
+    ("vertex_ai/claude-sonnet-4-5@20250929", "vertex_ai", "claude-sonnet-4-5", ("claude-sonnet-4-5@20250929", "vertex_ai")),
+    ("openai/gpt-4o-mini", None, "gpt-4o-mini", ("gpt-4o-mini", "openai")),
+    ("gemini/gemini-2.5-pro", None, "gemini-2.5-pro", ("gemini-2.5-pro", "gemini")),
+])
+def test_routed_and_bedrock_model_ids_are_normalized_and_priced(raw_model: str, provider: str | None, model: str,
+                                                                priced_as: tuple[str, str]) -> None:
+    """LiteLLM writes the route into the model name; a Bedrock or Vertex id is still a known model."""
+    record = {**BASE, "attributes.llm.model_name": raw_model, "attributes.llm.token_count.prompt": 1000,
+              "attributes.llm.token_count.completion": 100, "attributes.llm.token_count.prompt_details.cache_read": 200}
+    if provider:
+        record["attributes.llm.provider"] = provider
+    span = one(record)
+    usage = Usage(input_tokens=1000, output_tokens=100, cache_read_tokens=200)
+    expected = float(calc_price(usage, priced_as[0], provider_id=priced_as[1]).total_price)
+    assert span["model"] == model
+    assert span["price_status"] == "computed" and span["cost_usd"] == pytest.approx(expected, rel=1e-12)
+
+
 def test_reported_cost_wins(flat: dict) -> None:
     span = flat["a000000000000005"]
     assert span["cost_usd"] == 0.5 and span["price_status"] == "reported"

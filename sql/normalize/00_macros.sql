@@ -30,11 +30,12 @@ CREATE OR REPLACE MACRO lens_bad_num(x) AS
     x IS NOT NULL AND lower(trim(x)) NOT IN ('nan', 'null', '')
     AND coalesce(NOT isfinite(TRY_CAST(x AS DOUBLE)) OR TRY_CAST(x AS DOUBLE) < 0 OR TRY_CAST(x AS DOUBLE) >= 9e18, true);
 
--- Dated aliases and provider prefixes collapse to one model name; the raw name stays in metadata.
+-- Dated aliases, LiteLLM route prefixes (bedrock/converse/…) and Bedrock's regional ids (us., global.)
+-- collapse to one model name; the raw name stays in metadata.
 CREATE OR REPLACE MACRO lens_model(x) AS
     nullif(regexp_replace(regexp_replace(regexp_replace(lower(trim(x)),
-        '^(anthropic|openai|google|gemini|vertex_ai|bedrock|azure|litellm_proxy)/', ''),
-        '^(us\.|eu\.|apac\.)?anthropic\.', ''),
+        '^((anthropic|openai|google|gemini|vertex_ai|vertex_ai_beta|bedrock|bedrock_converse|converse|invoke|azure|azure_ai|litellm_proxy|openrouter)/)+', ''),
+        '^([a-z]{2,4}(-gov)?\.|global\.)?anthropic\.', ''),
         '([-@]\d{8}|-\d{4}-\d{2}-\d{2})(-v\d+(:\d+)?)?$', ''), '');
 CREATE OR REPLACE MACRO lens_provider(provider, model) AS
     coalesce(nullif(lower(trim(provider)), ''),
