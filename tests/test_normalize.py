@@ -68,6 +68,18 @@ def test_a_named_developer_wins_over_a_raw_account_id_in_the_same_trace_or_sessi
     assert developers == {"s1": "nora@example.com", "s2": "nora@example.com", "s3": "nora@example.com", "s4": "acct-9"}
 
 
+def test_a_developer_lent_by_the_session_brings_their_team() -> None:
+    """A trace whose spans carry only an unmapped account gets the session's named developer, and
+    with them their team: team totals must not lose that developer's other traces."""
+    account = json.dumps({"account_uuid": "acct-unmapped", "session_id": "sess-lent"})
+    named = {**BASE, "attributes.user.id": "bob@acme.dev", "attributes.metadata": {"user_api_key_end_user_id": account}}
+    other_trace = {**BASE, "context.span_id": "s2", "context.trace_id": "t2", "attributes.metadata": {"user_api_key_end_user_id": account}}
+    tool = {**BASE, "context.span_id": "s3", "context.trace_id": "t2", "name": "Claude_Code_Tool_Read", "parent_id": "s2"}
+    batch = normalize_raw(raw_table("t.jsonl", [1, 2, 3], [json.dumps(r) for r in (named, other_trace, tool)]))
+    who = {row["span_id"]: (row["developer_id"], row["team"]) for row in batch.spans.to_pylist()}
+    assert who == {"s1": ("bob", "platform"), "s2": ("bob", "platform"), "s3": ("bob", "platform")}
+
+
 def test_legacy_end_user_string_gives_session_and_account(flat: dict) -> None:
     span = flat["a000000000000004"]
     assert span["session_id"] == "sess-legacy-1"

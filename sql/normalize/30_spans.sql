@@ -106,6 +106,8 @@ edits AS (
     SELECT
         s.*,
         coalesce(s.developer_named_final, f.developer_named, s.developer_raw_final) AS developer_final,
+        -- the team of the developer the span ends with: one lent by the session brings its team
+        coalesce(i.team, s.team_final) AS team_out,
         CASE WHEN is_edit THEN coalesce(tool_input ->> '$.input.new_string', tool_input ->> '$.new_string',
                  tool_input ->> '$.input.content', tool_input ->> '$.content',
                  tool_input ->> '$.input.new_source', tool_input ->> '$.new_source',
@@ -118,6 +120,7 @@ edits AS (
         is_edit AND coalesce(regexp_matches(output_value_raw, '(?i)doesn''t want to proceed|tool use was rejected'), false) AS rejected
     FROM spread AS s
     LEFT JOIN session_facts AS f ON f.session = s.session
+    LEFT JOIN identity AS i ON i.alias = lower(coalesce(s.developer_named_final, f.developer_named, s.developer_raw_final))
 ),
 priced AS (
     SELECT
@@ -158,7 +161,7 @@ SELECT
     service_final AS service_name,
     session AS session_id,
     developer_final AS developer_id,
-    team_final AS team,
+    team_out AS team,
     repo_final AS repo_slug,
     start_ts AS start_time,
     end_ts AS end_time,
