@@ -27,6 +27,9 @@ TOP_LEVEL: dict[str, tuple[str, ...]] = {
     "project": ("project", "project_name", "resource.attributes.openinference.project.name"),
     "service_name": ("resource.attributes.service.name", "service_name"),
     "events": ("events",),
+    # Phoenix's span dataframe keeps each message list whole: [{"message.role", "message.content", …}]
+    "input_messages": (f"attributes.{A.LLM_INPUT_MESSAGES}",),
+    "output_messages": (f"attributes.{A.LLM_OUTPUT_MESSAGES}",),
 }
 """Top-level keys; `a.b@nested` means the path a -> b rather than the key "a.b"."""
 

@@ -176,6 +176,27 @@ def test_json_tool_use_blocks_in_output_messages() -> None:
     assert span["tool_name"] == "Grep"
 
 
+def test_phoenix_dataframe_message_lists_give_previews_and_tool_calls_without_bulk_in_metadata() -> None:
+    """Phoenix's span dataframe keeps `attributes.llm.input_messages` / `output_messages` as lists of
+    {"message.role", "message.content", "message.tool_calls"}: read them as the flattened keys are."""
+    spans = spans_by_id(normalize_files("phoenix_df_messages.parquet"))
+    claude, gpt = spans["g000000000000001"], spans["g000000000000002"]
+    assert claude["input_preview"] == "You are Claude Code."
+    assert "tool_use" in claude["output_preview"] and claude["tool_name"] == "Glob"
+    assert gpt["tool_name"] == "Bash"  # OpenInference tool calls of the output message
+    metadata = json.loads(claude["metadata"])
+    assert [m["message.role"] for m in metadata["attributes.llm.input_messages"]] == ["system", "user"]
+    assert "message.content" not in json.dumps(metadata)  # content is in the previews, not repeated
+
+
+def test_flattened_openinference_tool_calls_name_the_llm_spans_tools() -> None:
+    key = "llm.output_messages.0.message.tool_calls.{}.tool_call.function.name"
+    flat = one({**BASE, f"attributes.{key.format(0)}": "Grep", f"attributes.{key.format(1)}": "Read",
+                "attributes.llm.input_messages.1.message.tool_calls.0.tool_call.function.name": "Bash"})  # history, not this call
+    nested = one({**BASE, "attributes": {key.format(0): "Glob"}})
+    assert (flat["tool_name"], nested["tool_name"]) == ("Grep,Read", "Glob")
+
+
 def test_accepted_edit_counts_lines_and_diff_ratio(flat: dict) -> None:
     edit = flat["a000000000000002"]
     assert edit["accepted_flag"] is True and edit["accepted_lines"] == 3

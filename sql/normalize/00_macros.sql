@@ -51,3 +51,12 @@ CREATE OR REPLACE MACRO lens_status(x) AS
          ELSE 'UNSET' END;
 
 CREATE OR REPLACE MACRO lens_lines(x) AS CASE WHEN x IS NULL THEN [] ELSE string_split(x, chr(10)) END;
+
+-- A message list as Phoenix's span dataframe keeps it ([{"message.role", "message.content", …}]),
+-- its content left out (kept as a bounded preview), every other message field kept.
+CREATE OR REPLACE MACRO lens_is_list(x) AS CASE WHEN json_valid(x) THEN json_type(x) = 'ARRAY' ELSE false END;
+CREATE OR REPLACE MACRO lens_messages_without_content(x) AS
+    to_json(list_transform(CAST(x AS JSON[]), m -> CASE WHEN json_type(m) = 'OBJECT'
+        THEN json_merge_patch(m, '{"message.content": null, "message.contents": null}') ELSE m END));
+CREATE OR REPLACE MACRO lens_first_content(x) AS
+    CASE WHEN lens_is_list(x) THEN nullif(x ->> '$[0]."message.content"', '') END;
