@@ -7,6 +7,9 @@ object with dotted keys (Phoenix REST, converted OTLP), or LiteLLM's JSON-string
 """
 from __future__ import annotations
 
+import json
+from typing import Any, Iterator
+
 from openinference.semconv.trace import SpanAttributes as A
 
 # LiteLLM keeps these inside the `metadata` JSON string; Phoenix REST flattens them.
@@ -99,6 +102,44 @@ def record_structure(nested: bool = True) -> tuple[dict, dict[str, list[str]]]:
 
 NESTED_MARKER = r'"(attributes|context|status)"\s*:\s*\{'
 """A record in a nested layout has one of these keys holding an object."""
+
+
+PACKED_MARKER = r'"attributes"\s*:\s*"|"(llm|openinference|session|user|input|output|tool)"\s*:\s*\{'
+"""In a record whose `attributes` are packed as one JSON string (a Phoenix database row exported
+as is), or nested key by key (`{"llm": {"model_name": …}}`, as Phoenix stores them); and in few others."""
+
+
+def _flattened(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """Dotted keys down to the leaves, through lists of objects as Phoenix's REST API does."""
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            yield from _flattened(inner, f"{prefix}.{key}")
+    elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        for i, inner in enumerate(value):
+            yield from _flattened(inner, f"{prefix}.{i}")
+    else:
+        yield prefix, value
+
+
+def unpacked(doc: str) -> str | None:
+    """The record with its packed or key-by-key nested `attributes` as one object of dotted keys
+    (the Phoenix REST layout); None when it has neither."""
+    try:
+        record = json.loads(doc)
+    except (ValueError, RecursionError):
+        return None  # the normalizer says what is wrong with it
+    attributes = record.get("attributes") if isinstance(record, dict) else None
+    if isinstance(attributes, str):
+        try:
+            attributes = json.loads(attributes)
+        except (ValueError, RecursionError):
+            return None
+    if not isinstance(attributes, dict):
+        return None
+    # `metadata` stays one object: the normalizer reads LiteLLM's keys inside it
+    flat = {k: v for key, inner in attributes.items()
+            for k, v in ([(key, inner)] if key == A.METADATA else _flattened(inner, str(key)))}
+    return json.dumps({**record, "attributes": flat})
 
 
 MESSAGE_MARKER = ".message.content"

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -150,10 +151,10 @@ class Normalizer:
 
     def _normalize_batch(self, raw: pa.Table) -> NormalizedBatch:
         con = self.con
+        raw, nested = _layout(raw)
         # Small record batches let DuckDB spread one batch over every thread.
         con.register("raw", pa.Table.from_batches(raw.to_batches(max_chunksize=8192), schema=raw.schema))
         try:
-            nested = pc.any(pc.match_substring_regex(raw["doc"], fields.NESTED_MARKER)).as_py()
             con.execute(self._any_fields if nested else self._flat_fields)
             con.execute(self._parsed_sql)
             models = con.execute(
@@ -177,6 +178,25 @@ class Normalizer:
             blackouts=int(blackouts),
             redactions=int(redactions),
         )
+
+
+def _layout(raw: pa.Table) -> tuple[pa.Table, bool]:
+    """`raw` with `parse_doc`, the text to read each record from, and whether the batch needs the
+    nested layout's fields. `parse_doc` is NULL but for a record whose attributes are packed in one
+    JSON string or nested key by key (see fields.unpacked): only such rare records pay for a parse in
+    Python, and their own text stays in `doc` for a dead letter. One pattern finds both kinds of
+    record, so a batch of flat records costs one scan."""
+    parse_docs = pa.nulls(raw.num_rows, pa.string())
+    either = pc.match_substring_regex(raw["doc"], f"{fields.NESTED_MARKER}|{fields.PACKED_MARKER}")
+    nested = bool(pc.any(either).as_py())
+    if nested:
+        rows = np.flatnonzero(pc.fill_null(either, False).to_numpy(zero_copy_only=False))
+        packed = pc.match_substring_regex(raw["doc"].take(rows), fields.PACKED_MARKER).to_numpy(zero_copy_only=False)
+        texts: list[str | None] = [None] * raw.num_rows
+        for row in rows[packed]:
+            texts[row] = fields.unpacked(raw["doc"][int(row)].as_py())
+        parse_docs = pa.array(texts, pa.string())
+    return raw.append_column("parse_doc", parse_docs), nested
 
 
 def _joined(first: NormalizedBatch, second: NormalizedBatch) -> NormalizedBatch:

@@ -289,6 +289,29 @@ def test_otlp_spans_normalize_with_resource_service_name() -> None:
     assert spans["c000000000000002"]["status"] == "ERROR"
 
 
+def test_packed_attributes_nested_key_by_key_are_read_as_dotted_keys() -> None:
+    """Phoenix's database rows exported as they are: `attributes` one JSON string, nested key by key
+    ({"llm": {"token_count": {"prompt": …}}}), SQLite times with a space. Every column is read."""
+    spans = spans_by_id(normalize_files("phoenix_db_rows.csv"))
+    llm, bash = spans["h000000000000001"], spans["h000000000000002"]
+    usage = Usage(input_tokens=4000, output_tokens=250, cache_read_tokens=3000, cache_write_tokens=200)
+    expected = float(calc_price(usage, "claude-sonnet-4-5-20250929", provider_id="anthropic").total_price)
+    assert (llm["model"], llm["tokens_in"], llm["tokens_out"], llm["cache_read_tokens"], llm["cache_write_tokens"]) == (
+        "claude-sonnet-4-5", 4000, 250, 3000, 200)
+    assert llm["cost_usd"] == pytest.approx(expected, rel=1e-12) and llm["price_status"] == "computed"
+    assert (llm["session_id"], llm["developer_id"], llm["team"], llm["repo_slug"]) == ("sess-db-1", "alice", "payments", "billing")
+    assert (llm["input_preview"], llm["tool_name"], llm["latency_ms"]) == ("rename the helper", "Edit", 1500.0)
+    assert (bash["tool_name"], bash["session_id"], bash["error_message"]) == ("Bash", "sess-db-1", "make: *** [all] Error 2")
+    assert llm["start_time"] == datetime(2026, 11, 22, 9, 0)
+    assert json.loads(llm["metadata"])["attributes"]["llm.model_name"] == "claude-sonnet-4-5-20250929"
+
+
+def test_a_packed_record_the_normalizer_rejects_keeps_its_own_text_as_dead_letter() -> None:
+    record = json.dumps({"context.span_id": "p1", "attributes": json.dumps({"llm": {"model_name": "m"}})})
+    dead = normalize_raw(raw_table("p.jsonl", [3], [record])).dead_letters.to_pylist()
+    assert [(d["line"], d["raw"]) for d in dead] == [(3, record)] and "missing field: start_time" in dead[0]["reason"]
+
+
 def test_iso_naive_csv_times_are_utc() -> None:
     spans = spans_by_id(normalize_files("spans.csv"))
     assert spans["d000000000000001"]["start_time"] == datetime(2026, 11, 22, 9, 0)

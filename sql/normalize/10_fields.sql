@@ -6,7 +6,8 @@
 CREATE OR REPLACE TEMP VIEW fields AS
 WITH parsed AS (
     -- try(): a malformed record parses to NULL instead of failing the batch
-    SELECT *, CASE WHEN problem IS NULL AND strlen(doc) <= $max_record_bytes THEN try(from_json(doc, $structure)) END AS v
+    -- parse_doc: the record with packed or key-by-key nested attributes made dotted keys (normalize.py)
+    SELECT *, CASE WHEN problem IS NULL AND strlen(doc) <= $max_record_bytes THEN try(from_json(coalesce(parse_doc, doc), $structure)) END AS v
     FROM raw
 ),
 checked AS (
@@ -29,8 +30,8 @@ patched AS (
         -- kept as bounded previews), and what the columns hold. Most records hold no message
         -- content: the shorter patch. A token total the columns give back (prompt + completion) goes,
         -- and null values: the record is merged onto an empty object.
-        CASE WHEN json_problem IS NULL THEN CAST(json_merge_patch('{}', doc,
-            CASE WHEN contains(doc, $message_marker) THEN $content_patch ELSE $value_patch END,
+        CASE WHEN json_problem IS NULL THEN CAST(json_merge_patch('{}', coalesce(parse_doc, doc),
+            CASE WHEN contains(coalesce(parse_doc, doc), $message_marker) THEN $content_patch ELSE $value_patch END,
             CASE WHEN tokens_total_raw IS NULL
                    OR TRY_CAST(tokens_total_raw AS DOUBLE) = coalesce(TRY_CAST(tokens_in_raw AS DOUBLE), 0)
                                                             + coalesce(TRY_CAST(tokens_out_raw AS DOUBLE), 0)
