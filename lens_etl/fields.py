@@ -46,6 +46,8 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "cache_read": (A.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ, "metadata." + LITELLM_CACHE_READ),
     "cache_write": (A.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_WRITE, "metadata." + LITELLM_CACHE_WRITE),
     "cost_total": (A.LLM_COST_TOTAL,),
+    "cost_prompt": (A.LLM_COST_PROMPT,),
+    "cost_completion": (A.LLM_COST_COMPLETION,),
     "session_attr": (A.SESSION_ID,),
     "user_attr": (A.USER_ID,),
     "tool_attr": (A.TOOL_NAME,),

@@ -157,6 +157,20 @@ def test_reported_cost_wins(flat: dict) -> None:
     assert span["cost_usd"] == 0.5 and span["price_status"] == "reported"
 
 
+@pytest.mark.parametrize("layout", ["flat", "nested"])
+def test_reported_prompt_and_completion_costs_win_without_a_total(layout: str) -> None:
+    attributes = {"llm.model_name": "claude-sonnet-4-5-20250929", "llm.token_count.prompt": 1000,
+                  "llm.token_count.completion": 100, "llm.cost.prompt": 0.25, "llm.cost.completion": 0.5}
+    record = {**BASE, **{f"attributes.{k}": v for k, v in attributes.items()}} if layout == "flat" else {**BASE, "attributes": attributes}
+    span = one(record)
+    assert span["cost_usd"] == 0.75 and span["price_status"] == "reported"
+
+
+def test_a_reported_cost_part_of_the_wrong_type_is_a_dead_letter() -> None:
+    batch = normalize_raw(raw_table("t.jsonl", [1], [json.dumps({**BASE, "attributes.llm.cost.completion": "cheap"})]))
+    assert batch.dead_letters.column("reason").to_pylist() == ["wrong type: llm.cost.completion = cheap"]
+
+
 def test_unknown_model_is_null_and_flagged_never_zero(flat: dict) -> None:
     span = flat["a000000000000004"]
     assert span["cost_usd"] is None and span["price_status"] == "unknown_model"

@@ -35,5 +35,10 @@ SELECT
         WHEN lens_bad_num(cache_read_raw) THEN 'wrong type: cache read tokens = ' || left(cache_read_raw, 60)
         WHEN lens_bad_num(cache_write_raw) THEN 'wrong type: cache write tokens = ' || left(cache_write_raw, 60)
         WHEN lens_bad_num(cost_total_raw) THEN 'wrong type: llm.cost.total = ' || left(cost_total_raw, 60)
-    END AS reject_reason
+        WHEN lens_bad_num(cost_prompt_raw) THEN 'wrong type: llm.cost.prompt = ' || left(cost_prompt_raw, 60)
+        WHEN lens_bad_num(cost_completion_raw) THEN 'wrong type: llm.cost.completion = ' || left(cost_completion_raw, 60)
+    END AS reject_reason,
+    -- a tracer's cost: its total, else its prompt and completion parts
+    coalesce(lens_num(cost_total_raw), CASE WHEN lens_num(cost_prompt_raw) IS NOT NULL OR lens_num(cost_completion_raw) IS NOT NULL
+        THEN coalesce(lens_num(cost_prompt_raw), 0) + coalesce(lens_num(cost_completion_raw), 0) END) AS reported_cost
 FROM typed AS t;

@@ -180,9 +180,9 @@ SELECT
     CAST(tokens_out_num AS BIGINT) AS tokens_out,
     CAST(cache_read_num AS BIGINT) AS cache_read_tokens,
     CAST(cache_write_num AS BIGINT) AS cache_write_tokens,
-    CASE WHEN lens_num(cost_total_raw) IS NOT NULL THEN lens_num(cost_total_raw)
+    CASE WHEN reported_cost IS NOT NULL THEN reported_cost
          WHEN has_price AND (tokens_in_num IS NOT NULL OR tokens_out_num IS NOT NULL) THEN computed_cost END AS cost_usd,
-    CASE WHEN lens_num(cost_total_raw) IS NOT NULL THEN 'reported'
+    CASE WHEN reported_cost IS NOT NULL THEN 'reported'
          WHEN tokens_in_num IS NULL AND tokens_out_num IS NULL THEN 'no_usage'
          WHEN model_raw IS NULL OR NOT has_price THEN 'unknown_model'
          ELSE 'computed' END AS price_status,
