@@ -228,6 +228,32 @@ def test_multiedit_counts_every_edit() -> None:
     assert span["accepted_lines"] == 3
 
 
+def _edit(span_id: str, tool: str, tool_input: dict, output: str = "ok") -> dict:
+    block = json.dumps({"id": "toolu_x", "name": tool, "input": tool_input})
+    return one({**BASE, "context.span_id": span_id, "name": f"Claude_Code_Tool_{tool}", "attributes.input.value": block,
+                "attributes.output.value": output})
+
+
+def test_edit_lines_count_what_the_file_gains_not_a_final_newline_or_an_empty_text() -> None:
+    write = _edit("w", "Write", {"file_path": "/a.py", "content": "a\nb\nc\n"})
+    deletion = _edit("d", "Edit", {"file_path": "/a.py", "old_string": "a\nb", "new_string": ""})
+    assert (write["accepted_lines"], deletion["accepted_lines"], deletion["diff_ratio"]) == (3, 0, 1.0)
+
+
+def test_diff_ratio_counts_repeated_lines_as_often_as_they_are_kept() -> None:
+    """Closing braces and blank lines repeat: an edit that keeps them all changed one line of four."""
+    edit = _edit("e", "Edit", {"old_string": "  }\n}\n\nx = 1\n", "new_string": "  }\n}\n\nx = 2\n"})
+    assert edit["diff_ratio"] == pytest.approx(0.25)
+    unchanged = _edit("u", "Edit", {"old_string": "}\n}", "new_string": "}\n}"})
+    assert unchanged["diff_ratio"] == 0.0
+
+
+def test_an_edit_the_tool_could_not_apply_is_not_accepted() -> None:
+    edit = _edit("f", "Edit", {"old_string": "a", "new_string": "b"},
+                 "<tool_use_error>String to replace not found in file.\nString: a</tool_use_error>")
+    assert (edit["accepted_flag"], edit["accepted_lines"]) == (False, 0)
+
+
 def test_error_message_from_exception_event_when_status_message_is_empty(flat: dict) -> None:
     span = flat["a000000000000004"]
     assert span["status"] == "ERROR" and span["error_message"] == "litellm.RateLimitError: rate limited"

@@ -50,7 +50,13 @@ CREATE OR REPLACE MACRO lens_status(x) AS
          WHEN upper(x) IN ('OK', 'STATUS_CODE_OK', '1') THEN 'OK'
          ELSE 'UNSET' END;
 
-CREATE OR REPLACE MACRO lens_lines(x) AS CASE WHEN x IS NULL THEN [] ELSE string_split(x, chr(10)) END;
+-- A text's lines: none for an empty text, and a final newline ends the last line (it opens no new one).
+CREATE OR REPLACE MACRO lens_lines(x) AS
+    CASE WHEN x IS NULL OR x = '' THEN [] ELSE string_split(regexp_replace(x, '\r?\n$', ''), chr(10)) END;
+-- How many lines two texts share, each line as often as both hold it (list_intersect keeps one of each).
+CREATE OR REPLACE MACRO lens_common_lines(a, b) AS
+    coalesce(list_sum(list_transform(list_distinct(a),
+        line -> least(len(list_filter(a, x -> x = line)), len(list_filter(b, x -> x = line))))), 0);
 
 -- A message list as Phoenix's span dataframe keeps it ([{"message.role", "message.content", …}]),
 -- its content left out (kept as a bounded preview), every other message field kept.

@@ -123,7 +123,8 @@ edits AS (
                  nullif(array_to_string(coalesce(json_extract_string(tool_input, '$.input.edits[*].old_string'),
                                                  json_extract_string(tool_input, '$.edits[*].old_string')), chr(10)), '')) END AS old_text,
         -- (?i) regular expressions: ILIKE '%…%' on long texts costs four times as much
-        is_edit AND coalesce(regexp_matches(output_value_raw, '(?i)doesn''t want to proceed|tool use was rejected'), false) AS rejected
+        -- (a <tool_use_error> is an edit the tool could not apply: string not found, file not read, …)
+        is_edit AND coalesce(regexp_matches(output_value_raw, '(?i)doesn''t want to proceed|tool use was rejected|<tool_use_error>'), false) AS rejected
     FROM spread AS s
     LEFT JOIN session_facts AS f ON f.session = s.session
     LEFT JOIN identity AS i ON i.alias = lower(coalesce(s.developer_named_final, f.developer_named, s.developer_raw_final))
@@ -191,7 +192,7 @@ SELECT
     CASE WHEN is_edit THEN CASE WHEN NOT rejected AND status_norm <> 'ERROR' THEN len(lens_lines(new_text)) ELSE 0 END END AS accepted_lines,
     CASE WHEN is_edit THEN
         CASE WHEN old_text IS NULL THEN 1.0
-             ELSE 1.0 - len(list_intersect(lens_lines(old_text), lens_lines(new_text)))
+             ELSE 1.0 - lens_common_lines(lens_lines(old_text), lens_lines(new_text))
                         / greatest(len(lens_lines(old_text)), len(lens_lines(new_text)), 1) END
     END AS diff_ratio,
     left(input_clean, $preview_chars) AS input_preview,
