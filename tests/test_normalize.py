@@ -264,6 +264,19 @@ def test_error_message_from_status_message() -> None:
     assert spans["b000000000000002"]["error_message"] == "exit code 1"
 
 
+def test_a_status_message_is_an_error_message_only_on_an_error() -> None:
+    """An OK or UNSET span's status message is no error: the session screen shows every error message."""
+    ok = one({**BASE, "status_code": "OK", "status_message": "fine"})
+    unset = one({**BASE, "status_message": "done"})
+    assert (ok["error_message"], unset["error_message"]) == (None, None)
+    assert json.loads(ok["metadata"])["status_message"] == "fine"  # still kept
+
+
+def test_an_exception_event_without_a_message_is_named_by_its_type() -> None:
+    events = [{"name": "exception", "attributes": {"exception.type": "TimeoutError", "exception.message": ""}}]
+    assert one({**BASE, "status_code": "ERROR", "events": events})["error_message"] == "TimeoutError"
+
+
 def test_previews_are_bounded_and_secrets_redacted() -> None:
     span = one({**BASE, "attributes.input.value": "token sk-ant-api03-" + "A" * 40 + " mail me@x.org " + "z" * 10000})
     assert "sk-ant" not in span["input_preview"] and "me@x.org" not in span["input_preview"]

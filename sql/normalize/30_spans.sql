@@ -144,9 +144,13 @@ priced AS (
         left(output_text, 2 * $preview_chars) AS output_clip,
         lens_redact_all(left(input_text, 2 * $preview_chars)) AS input_clean,
         lens_redact_all(left(output_text, 2 * $preview_chars)) AS output_clean,
-        coalesce(nullif(status_message_raw, ''),
+        -- a status message says what went wrong only on an error (OpenTelemetry sets it on no other
+        -- status); an exception event says so whatever the status, by its message or else its type
+        coalesce(CASE WHEN status_norm = 'ERROR' THEN nullif(status_message_raw, '') END,
             list_filter(coalesce(json_extract_string(CASE WHEN json_valid(events_raw) THEN events_raw END,  -- "" or junk: no events
-                                                     '$[*].attributes."exception.message"'), []), x -> x IS NOT NULL)[1],
+                                                     '$[*].attributes."exception.message"'), []), x -> nullif(x, '') IS NOT NULL)[1],
+            list_filter(coalesce(json_extract_string(CASE WHEN json_valid(events_raw) THEN events_raw END,
+                                                     '$[*].attributes."exception.type"'), []), x -> nullif(x, '') IS NOT NULL)[1],
             CASE WHEN status_norm = 'ERROR' THEN 'error (no message)' END) AS error_text,
         lens_redact_all(error_text) AS error_clean,
         lens_redact_secrets(attributes_json) AS metadata_clean
