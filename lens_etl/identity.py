@@ -46,7 +46,12 @@ def _parse(doc: Any, path: Path) -> Identity:
         if not isinstance(names, list):
             raise ConfigError(f"{path}: developer {developer!r}: 'aliases' must be a list")
         for alias in [developer, *names]:
-            aliases[str(alias).strip().lower()] = (str(developer), None if team is None else str(team))
+            key = str(alias).strip().lower()
+            owner = aliases.get(key)
+            if owner is not None and owner[0] != str(developer):
+                # the last one named would silently take the other's spans and spend
+                raise ConfigError(f"{path}: alias {str(alias).strip()!r} is given to both {owner[0]!r} and {str(developer)!r}")
+            aliases[key] = (str(developer), None if team is None else str(team))
     return Identity(aliases)
 
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 from genai_prices import Usage, calc_price
 
+from lens_etl.errors import ConfigError
+from lens_etl.identity import load_identity
 from lens_etl.normalize import NormalizedBatch, Normalizer
 from lens_etl.schema import SPAN_SCHEMA
 from lens_etl.sources.raw import raw_table
@@ -78,6 +81,19 @@ def test_a_developer_lent_by_the_session_brings_their_team() -> None:
     batch = normalize_raw(raw_table("t.jsonl", [1, 2, 3], [json.dumps(r) for r in (named, other_trace, tool)]))
     who = {row["span_id"]: (row["developer_id"], row["team"]) for row in batch.spans.to_pylist()}
     assert who == {"s1": ("bob", "platform"), "s2": ("bob", "platform"), "s3": ("bob", "platform")}
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("identity.yaml", "developers:\n  alice: {team: payments, aliases: [shared@acme.dev]}\n"
+                      "  bob: {team: platform, aliases: [Shared@acme.dev]}\n"),
+    ("lens.toml", '[identity.developers.alice]\nteam = "payments"\n[identity.developers.bob]\naliases = ["alice"]\n'),
+])
+def test_an_alias_given_to_two_developers_is_one_error_naming_it(tmp_path: Path, name: str, text: str) -> None:
+    """Else the developer named last silently takes the other's spans and spend."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"alias '(Shared@acme.dev|alice)' is given to both 'alice' and 'bob'"):
+        load_identity(path)
 
 
 def test_legacy_end_user_string_gives_session_and_account(flat: dict) -> None:
