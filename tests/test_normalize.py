@@ -102,6 +102,17 @@ def test_legacy_end_user_string_gives_session_and_account(flat: dict) -> None:
     assert span["developer_id"] == "acct-2222" and span["team"] is None
 
 
+def test_a_plain_litellm_end_user_id_is_the_developer() -> None:
+    """A client that names its end user itself (LiteLLM's `user`) sends neither JSON nor the legacy string."""
+    mapped = one({**BASE, "attributes.metadata": json.dumps({"user_api_key_end_user_id": "Bob@acme.dev"})})
+    unmapped = one({**BASE, "context.span_id": "s2", "context.trace_id": "t2",
+                    "attributes.metadata": json.dumps({"user_api_key_end_user_id": "nora"})})
+    junk = one({**BASE, "context.span_id": "s3", "context.trace_id": "t3",
+                "attributes.metadata": json.dumps({"user_api_key_end_user_id": "unknown"})})
+    assert (mapped["developer_id"], mapped["team"]) == ("bob", "platform")
+    assert (unmapped["developer_id"], unmapped["team"], junk["developer_id"]) == ("nora", None, None)
+
+
 def test_junk_session_is_rejected_and_alias_matching_ignores_case(flat: dict) -> None:
     span = flat["a000000000000005"]
     assert span["session_id"] == "trace:t0000000000000000000000000000003"

@@ -26,6 +26,9 @@ derived AS (
              ELSE nullif(regexp_extract(end_user, '_account_([0-9A-Za-z\-]+)_session_', 1), '') END AS eu_account,
         CASE WHEN eu IS NOT NULL THEN eu.device_id
              ELSE nullif(regexp_extract(end_user, '^user_([0-9A-Za-z]+)_account_', 1), '') END AS eu_device,
+        -- neither: the end user a client named itself (LiteLLM's `user`), e.g. an e-mail address
+        CASE WHEN left(end_user, 1) <> '{' AND NOT regexp_matches(end_user, '_account_[0-9A-Za-z\-]*_session_')
+             THEN end_user END AS eu_plain,
         coalesce(nullif(output_message_raw, ''), lens_first_content(output_messages_raw), output_value_raw) AS output_text,
         coalesce(nullif(input_message_raw, ''), lens_first_content(input_messages_raw), input_value_raw) AS input_text,
         CASE WHEN tool_from_name IS NOT NULL OR upper(span_kind_raw) = 'TOOL' OR upper(kind_attr_raw) = 'TOOL' THEN
@@ -45,6 +48,7 @@ who AS (
         lens_clean_id(user_attr_raw) AS user_direct,
         lens_clean_id(eu_account) AS account,
         lens_clean_id(eu_device) AS device,
+        lens_clean_id(eu_plain) AS end_user_plain,
         coalesce(nullif(repo_flat_raw, ''), md.repo, md.repo_slug,
                  nullif(regexp_extract(coalesce(cwd_flat_raw, md.cwd), '([^/\\]+)[/\\]*$', 1), '')) AS repo,
         coalesce(service_name_raw, service_attr_raw, md.service_name) AS service,
@@ -63,14 +67,15 @@ who AS (
 mapped AS (
     SELECT
         w.*,
-        -- a developer the identity file knows, or a user id; else only a raw account or device id
-        coalesce(i1.developer_id, i2.developer_id, i3.developer_id, w.user_direct) AS developer_named,
-        coalesce(w.account, w.device) AS developer_raw,
-        coalesce(i1.team, i2.team, i3.team) AS team_mapped
+        -- a developer the identity file knows, or a user id; else only a raw account, device or end-user id
+        coalesce(i1.developer_id, i2.developer_id, i3.developer_id, i4.developer_id, w.user_direct) AS developer_named,
+        coalesce(w.account, w.device, w.end_user_plain) AS developer_raw,
+        coalesce(i1.team, i2.team, i3.team, i4.team) AS team_mapped
     FROM who AS w
     LEFT JOIN identity AS i1 ON i1.alias = lower(w.user_direct)
     LEFT JOIN identity AS i2 ON i2.alias = lower(w.account)
     LEFT JOIN identity AS i3 ON i3.alias = lower(w.device)
+    LEFT JOIN identity AS i4 ON i4.alias = lower(w.end_user_plain)
 ),
 trace_facts AS (
     -- A session or developer found on one span of a trace holds for the whole trace; a named
