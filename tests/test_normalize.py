@@ -351,6 +351,24 @@ def test_token_counts_the_columns_hold_are_not_repeated_in_metadata(layout: str)
     assert metadata["attributes.llm.token_count.total"] == 1234
 
 
+@pytest.mark.parametrize("layout", ["flat", "nested"])
+def test_no_message_content_stays_in_metadata_however_long_the_conversation(layout: str) -> None:
+    """A request carries the whole conversation: message 40's content is as bulky, and as private
+    (metadata is redacted for secrets only), as message 0's."""
+    attributes = {}
+    for i in range(41):
+        attributes[f"llm.input_messages.{i}.message.role"] = "user"
+        attributes[f"llm.input_messages.{i}.message.content"] = f"turn {i}: write to carol@example.com"
+    attributes["llm.output_messages.0.message.contents.0.message_content.text"] = "done, carol@example.com"
+    record = {**BASE, **{f"attributes.{k}": v for k, v in attributes.items()}} if layout == "flat" else {**BASE, "attributes": attributes}
+    span = one(record)
+    assert "carol@example.com" not in span["metadata"] and "turn 40" not in span["metadata"]
+    metadata = json.loads(span["metadata"])
+    roles = metadata if layout == "flat" else metadata["attributes"]
+    assert sum(key.endswith(".message.role") for key in roles) == 41  # the rest of each message stays
+    assert span["input_preview"] == "turn 0: write to [REDACTED:email]"
+
+
 def test_nested_attributes_lose_only_their_bulky_content() -> None:
     span = one({**{k: v for k, v in BASE.items() if k != "context.span_id"}, "context": {"span_id": "n1", "trace_id": "t"},
                 "status": {"code": "ERROR", "message": "boom"},

@@ -66,3 +66,15 @@ CREATE OR REPLACE MACRO lens_messages_without_content(x) AS
         THEN json_merge_patch(m, '{"message.content": null, "message.contents": null}') ELSE m END));
 CREATE OR REPLACE MACRO lens_first_content(x) AS
     CASE WHEN lens_is_list(x) THEN nullif(x ->> '$[0]."message.content"', '') END;
+
+-- A merge patch deleting every message's content (llm.input_messages.N.message.content, …contents…)
+-- wherever a record holds it, flat (`attributes.llm…`) or inside `attributes`: conversations run to
+-- hundreds of messages, beyond the fixed patch's first ones, and content belongs in the previews.
+CREATE OR REPLACE MACRO lens_message_keys(d) AS
+    regexp_extract_all(d, '"((?:attributes\.)?llm\.(?:input|output)_messages\.[0-9]+\.message\.contents?[^"]*)"\s*:', 1);
+CREATE OR REPLACE MACRO lens_null_members(keys) AS
+    nullif(array_to_string(list_transform(keys, k -> CAST(to_json(k) AS VARCHAR) || ':null'), ','), '');
+-- lens_message_patch(keys): the caller passes the keys computed once (a macro repeats its argument).
+CREATE OR REPLACE MACRO lens_message_patch(keys) AS
+    '{' || concat_ws(',', lens_null_members(list_filter(keys, k -> starts_with(k, 'attributes.'))),
+                     '"attributes":{' || lens_null_members(list_filter(keys, k -> NOT starts_with(k, 'attributes.'))) || '}') || '}';

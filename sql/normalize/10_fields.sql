@@ -18,7 +18,8 @@ checked AS (
             WHEN strlen(doc) > $max_record_bytes THEN 'record too large: ' || strlen(doc) || ' bytes'
             WHEN v IS NULL THEN 'malformed JSON'
             WHEN NOT (starts_with(doc, '{') OR regexp_matches(doc, '^\s*\{')) THEN 'not a JSON object: ' || lower(json_type(doc))
-        END AS json_problem
+        END AS json_problem,
+        CASE WHEN contains(coalesce(parse_doc, doc), $message_marker) THEN lens_message_keys(coalesce(parse_doc, doc)) END AS message_keys
     FROM parsed
 ),
 patched AS (
@@ -32,6 +33,7 @@ patched AS (
         -- and null values: the record is merged onto an empty object.
         CASE WHEN json_problem IS NULL THEN CAST(json_merge_patch('{}', coalesce(parse_doc, doc),
             CASE WHEN contains(coalesce(parse_doc, doc), $message_marker) THEN $content_patch ELSE $value_patch END,
+            CASE WHEN message_keys IS NOT NULL THEN lens_message_patch(message_keys) ELSE '{}' END,
             CASE WHEN tokens_total_raw IS NULL
                    OR TRY_CAST(tokens_total_raw AS DOUBLE) = coalesce(TRY_CAST(tokens_in_raw AS DOUBLE), 0)
                                                             + coalesce(TRY_CAST(tokens_out_raw AS DOUBLE), 0)
