@@ -49,6 +49,29 @@ def test_every_record_ends_as_exactly_one_span_or_dead_letter(batch_docs: list[s
         assert cost is None or cost >= 0
 
 
+ATTRIBUTE_PARTS = st.sampled_from(["llm", "token_count", "prompt", "model_name", "session", "id", "user", "tool", "name",
+                                    "input", "output", "value", "openinference", "span", "kind", "metadata", "0", "message",
+                                    "content", "input_messages"]) | st.text(max_size=8)
+nested_attributes = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ATTRIBUTE_PARTS, inner, max_size=4),
+                                 max_leaves=16)
+packed = st.fixed_dictionaries(
+    {"context.span_id": st.text(min_size=1, max_size=20), "start_time": st.integers(min_value=10**12, max_value=4 * 10**12)},
+    optional={"attributes": nested_attributes | nested_attributes.map(json.dumps), "events": values, "status_code": values},
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(packed.map(json.dumps) | docs, min_size=1, max_size=8))
+@example(['{"context.span_id": "d", "start_time": 1000000000000, "attributes": ' + '{"llm": ' * 990 + '1' + '}' * 990 + '}'])
+@example(['{"context.span_id": "p", "start_time": 1000000000000, "attributes": "{\\"llm\\": [[[1]]]}"}'])
+def test_packed_and_key_by_key_nested_attributes_end_as_exactly_one_span_or_dead_letter(batch_docs: list[str]) -> None:
+    """Attributes in one JSON string, or nested key by key, are unpacked in Python before the SQL:
+    whatever they hold, no exception escapes and nothing is lost."""
+    result = NORMALIZER.normalize(raw_table("packed.jsonl", list(range(1, len(batch_docs) + 1)), batch_docs))
+    assert result.spans.num_rows + result.dead_letters.num_rows == len(batch_docs)
+    assert all(result.dead_letters.column("reason").to_pylist())
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(plausible.map(json.dumps), min_size=1, max_size=6))
 def test_reingesting_the_same_records_is_a_no_op(tmp_path_factory, batch_docs: list[str]) -> None:
