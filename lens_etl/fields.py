@@ -102,8 +102,9 @@ def record_structure(nested: bool = True) -> tuple[dict, dict[str, list[str]]]:
     return structure, accessors
 
 
+OBJECT_KEYS = ("attributes", "context", "status")
 NESTED_MARKER = r'"(attributes|context|status)"\s*:\s*\{'
-"""A record in a nested layout has one of these keys holding an object."""
+"""A record in a nested layout has one of these keys (OBJECT_KEYS) holding an object."""
 
 
 PACKED_MARKER = r'"attributes"\s*:\s*"|"(llm|openinference|session|user|input|output|tool)"\s*:\s*\{'

@@ -59,12 +59,28 @@ def fields_view_sql(nested: bool, values: dict[str, object]) -> str:
     structure, accessors = fields.record_structure(nested)
     columns = ",\n    ".join(f"coalesce({', '.join(paths)}) AS {field}_raw" for field, paths in accessors.items())
     sql = _sql("10_fields.sql").replace("{record_fields}", columns)
-    patches = {"content_patch": json.dumps(fields.content_patch(nested=nested)),
-               "value_patch": json.dumps(fields.content_patch(messages=False, nested=nested)),
-               "derived_patch": json.dumps(fields.derived_patch(nested=nested))}
-    for name, value in {**values, **patches, "structure": json.dumps(structure)}.items():
+    patches = {"content_patch": fields.content_patch(nested=nested),
+               "value_patch": fields.content_patch(messages=False, nested=nested),
+               "derived_patch": fields.derived_patch(nested=nested)}
+    for name, patch in patches.items():
+        sql = sql.replace(f"${name}", _patch_sql(patch, nested))
+    for name, value in {**values, "structure": json.dumps(structure)}.items():
         sql = sql.replace(f"${name}", _literal(value))
     return sql
+
+
+def _patch_sql(patch: dict, nested: bool) -> str:
+    """The merge patch a record gets, as SQL. In the nested layouts, only the parts for objects the
+    record holds: a merge patch adds every object it names (a flat record gained empty `context`,
+    `status` and `attributes` in its metadata) and turns any other value there into one."""
+    if not nested:
+        return _literal(json.dumps(patch))
+    variants = []
+    for held in range(1 << len(fields.OBJECT_KEYS)):
+        kept = {key for bit, key in enumerate(fields.OBJECT_KEYS) if held >> bit & 1}
+        variants.append(_literal(json.dumps({k: v for k, v in patch.items() if k not in fields.OBJECT_KEYS or k in kept})))
+    held = " + ".join(f"{1 << bit} * CAST(v['{key}'] IS NOT NULL AS INTEGER)" for bit, key in enumerate(fields.OBJECT_KEYS))
+    return f"[{', '.join(variants)}][1 + {held}]"
 
 
 def _literal(value: object) -> str:

@@ -379,6 +379,18 @@ def test_nested_attributes_lose_only_their_bulky_content() -> None:
     assert (span["span_id"], span["status"]) == ("n1", "ERROR")
 
 
+def test_a_flat_record_beside_nested_ones_gains_no_empty_objects_in_metadata() -> None:
+    """An exception event's `attributes` object makes a batch read every layout: its flat records
+    keep exactly their own keys."""
+    events = [{"name": "exception", "attributes": {"exception.message": "boom"}}]
+    flat = {**BASE, "attributes.custom.flag": 1, "attributes.input.value": "big", "status_code": "ERROR", "events": events}
+    nested = {"context": {"span_id": "n1", "trace_id": "t"}, "start_time": 1763900000000, "attributes": {"custom.flag": 2}}
+    batch = normalize_raw(raw_table("t.jsonl", [1, 2], [json.dumps(flat), json.dumps(nested)]))
+    metadata = {row["span_id"]: json.loads(row["metadata"]) for row in batch.spans.to_pylist()}
+    assert metadata["s1"] == {"attributes.custom.flag": 1, "events": events}
+    assert metadata["n1"] == {"context": {}, "attributes": {"custom.flag": 2}}
+
+
 def test_otlp_spans_normalize_with_resource_service_name() -> None:
     spans = spans_by_id(normalize_files("otlp.json"))
     llm = spans["c000000000000001"]
