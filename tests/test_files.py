@@ -299,3 +299,27 @@ def test_a_flat_span_that_mentions_resource_spans_stays_one_record(tmp_path: Pat
     path = tmp_path / "flat.jsonl"
     path.write_text(json.dumps({"context.span_id": "s1", "note": {"resourceSpans": 1}, "x": "resourceSpans"}) + "\n")
     assert read_all(path)["doc"][0].as_py().rstrip() == path.read_text().rstrip()
+
+
+def test_a_span_dataframe_written_with_to_csv_keeps_its_dict_and_list_cells() -> None:
+    """pandas writes a dict or list cell as a Python repr (single quotes, datetime.datetime(…)):
+    the metadata's session and cache tokens, the events' exception and the message lists still count;
+    a content column keeps its text as written."""
+    raw = read_all(fixture("phoenix_df_to_csv.csv"))
+    spans = {row["span_id"]: row for row in normalize_raw(raw).spans.to_pylist()}
+    llm, glob = spans["k000000000000001"], spans["k000000000000002"]
+    assert (llm["session_id"], llm["developer_id"], llm["team"]) == ("sess-csv-df", "bob", "platform")
+    assert (llm["cache_read_tokens"], llm["cache_write_tokens"], llm["input_preview"]) == (1500, 100, "what's in src/?")
+    assert llm["output_preview"] == "[{'type': 'tool_use', 'id': 'toolu_7', 'name': 'Glob', 'input': {}}]"
+    assert (glob["session_id"], glob["error_message"], glob["tool_name"]) == ("sess-csv-df", "pattern matched no files", "Glob")
+    events = json.loads(json.loads(glob["metadata"])["events"])
+    assert events[0]["timestamp"] == "2026-11-19T14:00:03.200000"
+
+
+def test_a_repr_cell_that_is_no_python_literal_stays_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("context.span_id,start_time,attributes.custom\n"
+                    "s1,1763900000000,\"{'a': __import__('os').getcwd()}\"\ns2,1763900000000,\"['unclosed\"\n", encoding="utf-8")
+    docs = [json.loads(doc) for doc in read_all(path).column("doc").to_pylist()]
+    assert docs[0]["attributes.custom"] == '{"a": "__import__(\'os\').getcwd()"}'  # a call is kept as its source, never run
+    assert docs[1]["attributes.custom"] == "['unclosed"

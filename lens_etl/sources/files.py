@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InputFileError
 from .otlp import MalformedOtlp, otlp_records
+from .pyrepr import reprs_as_json
 from .raw import raw_arrays, raw_table, row_docs, rows_as_json, without_nan
 
 Progress = Callable[[int], None]
@@ -446,7 +447,7 @@ def _csv_records(batch: pa.RecordBatch, source_file: str, lines: _CsvLines,
     if placed:
         yield _rejected_table(source_file, placed)
     keep = ~_empty_rows(batch)
-    table = pa.Table.from_batches([batch]).filter(pa.array(keep))
+    table = reprs_as_json(pa.Table.from_batches([batch]).filter(pa.array(keep)))
     if table.num_rows:
         yield raw_arrays(source_file, pa.array(numbers[keep], pa.int64()), row_docs(table, con))
 
