@@ -369,6 +369,16 @@ def test_no_message_content_stays_in_metadata_however_long_the_conversation(layo
     assert span["input_preview"] == "turn 0: write to [REDACTED:email]"
 
 
+def test_the_raw_request_litellm_copies_onto_its_child_span_stays_out_of_metadata() -> None:
+    """raw_gen_ai_request holds the request again as llm.<provider>.messages / .system (megabytes):
+    bounded, with its e-mail addresses and the rest of the conversation left out; small parameters stay."""
+    messages = str([{"role": "user", "content": "mail dave@example.com " + "x" * 200_000}])
+    span = one({**BASE, "name": "raw_gen_ai_request", "attributes.llm.anthropic.messages": messages,
+                "attributes.llm.anthropic.system": "You are Claude Code. " * 500, "attributes.llm.anthropic.max_tokens": 32000,
+                "attributes.llm.system": "anthropic"})
+    assert json.loads(span["metadata"]) == {"attributes.llm.anthropic.max_tokens": 32000, "attributes.llm.system": "anthropic"}
+
+
 def test_nested_attributes_lose_only_their_bulky_content() -> None:
     span = one({**{k: v for k, v in BASE.items() if k != "context.span_id"}, "context": {"span_id": "n1", "trace_id": "t"},
                 "status": {"code": "ERROR", "message": "boom"},

@@ -70,8 +70,12 @@ CREATE OR REPLACE MACRO lens_first_content(x) AS
 -- A merge patch deleting every message's content (llm.input_messages.N.message.content, …contents…)
 -- wherever a record holds it, flat (`attributes.llm…`) or inside `attributes`: conversations run to
 -- hundreds of messages, beyond the fixed patch's first ones, and content belongs in the previews.
+-- So does the raw request LiteLLM copies onto raw_gen_ai_request spans as llm.<provider>.messages and
+-- llm.<provider>.system (megabytes, the conversation again).
+CREATE OR REPLACE MACRO lens_has_message_keys(d) AS
+    contains(d, '.message.content') OR contains(d, '.messages"') OR contains(d, '.system"');
 CREATE OR REPLACE MACRO lens_message_keys(d) AS
-    regexp_extract_all(d, '"((?:attributes\.)?llm\.(?:input|output)_messages\.[0-9]+\.message\.contents?[^"]*)"\s*:', 1);
+    regexp_extract_all(d, '"((?:attributes\.)?llm\.(?:(?:input|output)_messages\.[0-9]+\.message\.contents?[^"]*|[a-z0-9_]+\.(?:messages|system)))"\s*:', 1);
 CREATE OR REPLACE MACRO lens_null_members(keys) AS
     nullif(array_to_string(list_transform(keys, k -> CAST(to_json(k) AS VARCHAR) || ':null'), ','), '');
 -- lens_message_patch(keys): the caller passes the keys computed once (a macro repeats its argument).

@@ -19,7 +19,7 @@ checked AS (
             WHEN v IS NULL THEN 'malformed JSON'
             WHEN NOT (starts_with(doc, '{') OR regexp_matches(doc, '^\s*\{')) THEN 'not a JSON object: ' || lower(json_type(doc))
         END AS json_problem,
-        CASE WHEN contains(coalesce(parse_doc, doc), $message_marker) THEN lens_message_keys(coalesce(parse_doc, doc)) END AS message_keys
+        CASE WHEN lens_has_message_keys(coalesce(parse_doc, doc)) THEN lens_message_keys(coalesce(parse_doc, doc)) END AS message_keys
     FROM parsed
 ),
 patched AS (
