@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 
 from . import object_store, rollups, session_totals, warehouse
 from .config import Settings
-from .lake import FILE_SCHEMA, JOURNAL, Lake, looks_like_parquet
+from .lake import FILE_SCHEMA, JOURNAL, Lake, looks_like_parquet, partition_dir
+from .rollup_files import PERIODS_DIR, period_of
 from .schema import PARTITION_COLUMN
 
 STATS_COLUMNS = ("start_time", "developer_id", "session_id")
@@ -68,6 +69,8 @@ class Report:
     copies_out_of_step: int = 0  # rollup files changed since lens.duckdb's copies of them were made
     leftover_builds: list[str] = field(default_factory=list)  # what killed builds of lens.duckdb left
     corrupt_files: list[str] = field(default_factory=list)  # span files that are not Parquet: every read of their day fails
+    bad_partitions: list[str] = field(default_factory=list)  # event_date=… folders whose name is not a day: the views read them
+    empty_partitions: list[str] = field(default_factory=list)  # day folders without a span file
     quarantined: list[str] = field(default_factory=list)  # where `fix` moved them
 
     @property
@@ -77,6 +80,9 @@ class Report:
     def problems(self) -> list[str]:
         """One line per thing `--fix` would change; empty when the lake is healthy."""
         found = [f"corrupt span file {name}: not readable Parquet (--fix moves it to quarantine/)" for name in self.corrupt_files]
+        found += [f"partition folder {name}: not named event_date=YYYY-MM-DD, yet the spans view reads its files "
+                  "(--fix moves it to quarantine/)" for name in self.bad_partitions]
+        found += [f"empty partition folder {name}" for name in self.empty_partitions]
         found += [f"leftover temp file {name}" for name in self.tmp_files]
         found += [f"unfinished compaction journal {name}" for name in self.journals]
         found += [f"{day}: {n} files (compacted at {self.compact_min_files})" for day, n in
@@ -158,6 +164,14 @@ def _span_days(spans_dir: Path) -> dict[date, Path]:
     return {day: folder for day, folder in sorted(folders.items(), key=lambda kv: str(kv[0])) if day is not None}
 
 
+def _bad_partitions(spans_dir: Path) -> list[Path]:
+    """Folders the spans view's glob reads (event_date=*) that are no day of the lake: a copy
+    (event_date=2026-11-01.bak), a typo. The view counts their spans again or fails to read
+    their date; ingest never sees them, so it cannot tell their spans are already there."""
+    return sorted(p for p in spans_dir.glob(f"{PARTITION_COLUMN}=*")
+                  if p.is_dir() and ((day := _day(p)) is None or p.name != partition_dir(spans_dir, day).name))
+
+
 def _relative(settings: Settings, path: Path) -> str:
     return str(path.relative_to(settings.data_dir))
 
@@ -191,12 +205,16 @@ def diagnose(settings: Settings) -> Report:
     """Read-only: look at every span file's footer and every folder the lake keeps."""
     days = _span_days(settings.spans_dir)
     partitions, corrupt = _inspect_partitions(settings, days)
+    held = {day for day, folder in days.items() if any(folder.glob("*.parquet"))}  # days with spans
     tmp_files = [_relative(settings, p) for folder in (settings.lake_dir, settings.deadletter_dir, settings.runs_dir)
                  for p in sorted(folder.rglob("*.tmp"))]
     journals = [_relative(settings, p) for p in sorted(settings.spans_dir.glob(f"{PARTITION_COLUMN}=*/{JOURNAL}"))]
-    orphans = [_relative(settings, folder) for name in rollups.ROLLUPS
+    orphans = [_relative(settings, folder) for name in (*rollups.ROLLUPS, session_totals.NAME)
                for folder in sorted(rollups.rollup_dir(settings, name).glob(f"{PARTITION_COLUMN}=*"))
-               if _day(folder) not in days]
+               if _day(folder) not in held]
+    orphans += [_relative(settings, path) for name in (*rollups.ROLLUPS, session_totals.NAME)
+                for path in sorted((rollups.rollup_dir(settings, name) / PERIODS_DIR).glob("*.parquet"))
+                if path.stem not in {period_of(day) for day in held}]
     to_publish, to_unpublish = object_store.unpublished(settings)
     return Report(
         partitions=partitions,
@@ -214,24 +232,31 @@ def diagnose(settings: Settings) -> Report:
         copies_out_of_step=warehouse.copies_out_of_step(settings),
         leftover_builds=[_relative(settings, p) for p in warehouse.leftover_builds(settings.duckdb_path)],
         corrupt_files=corrupt,
+        bad_partitions=[_relative(settings, p) for p in _bad_partitions(settings.spans_dir)],
+        empty_partitions=[_relative(settings, folder) for day, folder in days.items() if not any(folder.glob("*"))],
     )
 
 
 def fix(settings: Settings) -> Report:
     """Repair what `diagnose` finds, in dependency order; returns the report after the fix."""
     before = diagnose(settings)
-    moved = [_relative(settings, quarantine(settings, name)) for name in before.corrupt_files]
+    moved = [_relative(settings, quarantine(settings, name)) for name in [*before.corrupt_files, *before.bad_partitions]]
+    for name in before.empty_partitions:
+        try:
+            (settings.data_dir / name).rmdir()
+        except OSError:  # something was put there meanwhile
+            pass
     lake = Lake(settings.spans_dir, "doctor")  # its constructor runs recover(): journals, span .tmp files
     try:
-        lake.compact(min_files=2)  # many files, or drifted ones among others: merged and conformed
-        lake.compact(min_files=1, days=[p.day for p in before.partitions if p.needs_rewrite and len(p.files) == 1])
+        # many files, or drifted ones among others: merged and conformed (their rollups recomputed below)
+        lake.compact(min_files=2, keep_time=False)
+        lake.compact(min_files=1, days=[p.day for p in before.partitions if p.needs_rewrite and len(p.files) == 1],
+                     keep_time=False)
     finally:
         lake.close()
     for name in before.tmp_files:
         (settings.data_dir / name).unlink(missing_ok=True)
-    for name in before.orphan_rollups:
-        shutil.rmtree(settings.data_dir / name, ignore_errors=True)
-    rollups.refresh_stale(settings)
+    rollups.refresh_stale(settings)  # also drops the orphans, recompacting their periods and sessions
     warehouse.build(settings, publish=True)  # also brings the rollup copies up to date, drops leftover builds
     return replace(diagnose(settings), quarantined=moved)
 
@@ -245,7 +270,7 @@ def quarantine(settings: Settings, name: str) -> Path:
         target = target.with_name(f"{target.name}.{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(source, target)
-    if not any(source.parent.iterdir()):
+    if source.parent.name.startswith(f"{PARTITION_COLUMN}=") and not any(source.parent.iterdir()):
         source.parent.rmdir()  # a day that held only this file is no day at all
     return target
 
@@ -275,7 +300,7 @@ def render(report: Report) -> None:
         console.print(f"lake URL {report.lake_url}: {report.to_publish:,} file(s) to publish, "
                       f"{report.to_unpublish:,} object(s) to remove", markup=False, highlight=False)
     for name in report.quarantined:
-        console.print(f"moved a corrupt span file to {name}", markup=False, highlight=False)
+        console.print(f"moved to quarantine: {name}", markup=False, highlight=False)
     problems = report.problems()
     if not problems:
         console.print("[green]lake healthy[/green]")

@@ -442,23 +442,29 @@ class Lake:
         self._repair_sessions()
         return WriteResult(written=fresh.num_rows, duplicates=spans.num_rows - fresh.num_rows)
 
-    def compact(self, min_files: int, days: list[date] | None = None) -> int:
-        """Merge partitions of many small files into one sorted file each; returns how many."""
+    def compact(self, min_files: int, days: list[date] | None = None, keep_time: bool = True) -> int:
+        """Merge partitions of many small files into one sorted file each; returns how many.
+        `keep_time`: the merged file takes the newest input's time, as its spans are the same: the
+        day's rollups are as current as they were (a `compact` alone leaves none stale for the
+        next ingest to recompute, nor for `doctor` to report)."""
         self.drain()
         merged = 0
         for day in days if days is not None else self.partitions():
             inputs = self.files(day)
             if len(inputs) >= min_files:
-                self._rewrite(day, inputs, "SELECT * FROM rows_in")
+                newest = max(path.stat().st_mtime_ns for path in inputs)
+                output = self._rewrite(day, inputs, "SELECT * FROM rows_in")
+                if keep_time and output is not None:
+                    os.utime(output, ns=(newest, newest))
                 memory.release_freed()  # a day's rows at a time: what each held goes back
                 merged += 1
         return merged
 
-    def _rewrite(self, day: date, inputs: list[Path], select_sql: str) -> None:
+    def _rewrite(self, day: date, inputs: list[Path], select_sql: str) -> Path | None:
         """Replace a partition's files by one sorted file, journaled: a crash between the
-        rename and the deletes is finished by `recover`, never leaving duplicates."""
+        rename and the deletes is finished by `recover`, never leaving duplicates. Returns the file."""
         if not inputs:
-            return
+            return None
         folder = partition_dir(self.root, day)
         output = f"part-compact-{uuid.uuid4().hex[:12]}.parquet"
         journal = folder / JOURNAL
@@ -470,6 +476,7 @@ class Lake:
             path.unlink(missing_ok=True)
         journal.unlink()
         self._touched.add(day)
+        return folder / output
 
     @property
     def touched(self) -> list[date]:

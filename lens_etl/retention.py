@@ -111,7 +111,10 @@ def purge(settings: Settings, developer: str) -> PurgeResult:
                 shutil.rmtree(partition_dir(settings.spans_dir, day), ignore_errors=True)
     finally:
         lake.close()
-    rollups.refresh(settings, days)
+    # A purge killed after rewriting some days left their rollups (which still count the
+    # developer) older than their spans: the rerun finds no rows there, so those days come from
+    # the stale ones, with the days whose spans are gone.
+    rollups.refresh(settings, sorted({*days, *rollups.stale_days(settings), *rollups.orphan_days(settings)}))
     return PurgeResult(removed, days, _purge_dead_letters(settings, developer))
 
 

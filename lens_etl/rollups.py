@@ -237,7 +237,10 @@ def stale_days(settings: Settings) -> list[date]:
         compacted = {name: _period_file_times(rollup_dir(settings, name)) for name in ROLLUPS}
         stale = []
         for day in lake.partitions():
-            newest = max((p.stat().st_mtime_ns for p in lake.files(day)), default=0)
+            files = lake.files(day)
+            if not files:  # an empty folder: no spans to roll up (`orphan_days` drops its rollups)
+                continue
+            newest = max(p.stat().st_mtime_ns for p in files)
             period = period_of(day)
             for name in ROLLUPS:
                 target, merged = written[name].get(day), compacted[name].get(period)
@@ -247,6 +250,46 @@ def stale_days(settings: Settings) -> list[date]:
         return stale
     finally:
         lake.close()
+
+
+def period_days(period: str) -> list[date]:
+    """The days of a ten-day period (`period_of`): 2026-11-3 is the 21st to the 30th."""
+    year, month, third = (int(part) for part in period.split("-"))
+    first = date(year, month, 10 * (third - 1) + 1)
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1) if third == 3 else first + timedelta(days=9)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _folder_day(folder: Path) -> date | None:
+    try:
+        return date.fromisoformat(folder.name.split("=", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def orphan_days(settings: Settings) -> list[date]:
+    """Days whose rollups outlived their spans: a day folder of a rollup, or a period file (the
+    views read those) of a period, without a span file of that day. A retention or purge killed
+    after it removed the spans and before it recomputed their rollups, or a partition deleted by
+    hand, leaves them; the views would go on counting those spans. `refresh` of these days drops
+    them, recompacts their periods and adds their sessions up again."""
+    lake = Lake(settings.spans_dir, "rollup", recover=False)
+    try:
+        held = {day for day in lake.partitions() if lake.files(day)}
+    finally:
+        lake.close()
+    periods_held = {period_of(day) for day in held}
+    orphans: set[date] = set()
+    for name in (*ROLLUPS, session_totals.NAME):
+        folder = rollup_dir(settings, name)
+        orphans.update(day for day in map(_folder_day, folder.glob("event_date=*")) if day is not None and day not in held)
+        for path in (folder / PERIODS_DIR).glob("*.parquet"):
+            if path.stem not in periods_held:
+                try:
+                    orphans.update(period_days(path.stem))
+                except ValueError:  # not a period file's name: not Lens's
+                    continue
+    return sorted(orphans)
 
 
 def _day_file_times(folder: Path) -> dict[date, int]:
@@ -261,7 +304,7 @@ def _period_file_times(folder: Path) -> dict[str, int]:
 def refresh_stale(settings: Settings) -> int:
     if not definitions_current(settings):
         return rebuild(settings)  # every day, and files laid out otherwise go
-    refreshed = refresh(settings, stale_days(settings))
+    refreshed = refresh(settings, sorted({*stale_days(settings), *orphan_days(settings)}))
     _stamp_definitions(settings)  # every day is now computed by the current queries
     return refreshed
 
@@ -275,7 +318,7 @@ def rebuild(settings: Settings) -> int:
     lake.close()
     for name in ROLLUPS:
         for stale in rollup_dir(settings, name).glob("event_date=*"):
-            if date.fromisoformat(stale.name.split("=", 1)[1]) not in days:
+            if _folder_day(stale) not in days:
                 shutil.rmtree(stale, ignore_errors=True)
     rebuilt = refresh(settings, days, every_session=True)
     periods = {period_of(day) for day in days}

@@ -13,12 +13,13 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from lens_etl import doctor, lake as lake_module, session_totals
+from lens_etl import doctor, lake as lake_module, rollups, session_totals
 from lens_etl.config import Settings
 from lens_etl.lake import JOURNAL, Lake, partition_dir
 from lens_etl.pipeline import ingest
 from lens_etl.rollups import rollup_dir
 from lens_etl.sources.files import read_files
+from lens_etl import warehouse
 from lens_etl.warehouse import connect_readonly
 
 from conftest import write_synthetic_export
@@ -237,3 +238,69 @@ def test_fix_moves_corrupt_files_to_quarantine_and_the_lake_works_again(settings
     assert (settings.quarantine_dir / cut.relative_to(settings.data_dir)).exists()
     assert _span_count(settings) == spans
     assert _lens(settings, "compact").returncode == 0
+
+
+def _views_agree(settings: Settings) -> tuple[int, int, int, int]:
+    """The spans view's rows and sessions, and what the rollups say of them."""
+    con = connect_readonly(settings.duckdb_path)
+    try:
+        return con.execute("SELECT (SELECT count(*) FROM spans), (SELECT sum(spans) FROM daily_metrics), "
+                           "(SELECT count(DISTINCT session_id) FROM spans), (SELECT count(*) FROM sessions)").fetchone()
+    finally:
+        con.close()
+
+
+def test_fix_drops_the_rollups_and_sessions_of_days_whose_spans_are_gone(settings: Settings) -> None:
+    """A partition deleted by hand (or a retention killed before its rollups): the views must stop
+    counting its spans, in the period files and the sessions too, not only lose its day folders."""
+    gone = _days(settings)[:3]
+    for day in gone:
+        shutil.rmtree(partition_dir(settings.spans_dir, day))
+    report = doctor.diagnose(settings)
+    assert any(f"rollups/daily_metrics/event_date={gone[0]}" in line for line in report.problems())
+    doctor.fix(settings)
+    assert doctor.diagnose(settings).problems() == []
+    spans, from_rollup, sessions, from_totals = _views_agree(settings)
+    assert spans == _span_count(settings) == from_rollup and sessions == from_totals
+
+
+def test_an_empty_partition_folder_is_reported_and_fix_removes_it(settings: Settings) -> None:
+    empty = partition_dir(settings.spans_dir, date(2030, 1, 1))
+    empty.mkdir()
+    assert doctor.diagnose(settings).problems() == ["empty partition folder lake/spans/event_date=2030-01-01"]
+    assert doctor.fix(settings).problems() == []
+    assert not empty.exists()
+
+
+def test_a_partition_folder_not_named_as_a_day_is_moved_to_quarantine(settings: Settings) -> None:
+    """A copy of a day beside it (event_date=DAY.bak) is read by the spans view: every span twice."""
+    spans = _span_count(settings)
+    day = _days(settings)[-1]
+    copy = settings.spans_dir / f"event_date={day}.bak"
+    shutil.copytree(partition_dir(settings.spans_dir, day), copy)
+    problems = doctor.diagnose(settings).problems()
+    assert any(f"partition folder lake/spans/event_date={day}.bak: not named event_date=YYYY-MM-DD" in line
+               for line in problems), problems
+    after = doctor.fix(settings)
+    assert after.problems() == [] and after.quarantined == [f"quarantine/lake/spans/event_date={day}.bak"]
+    assert not copy.exists() and (settings.quarantine_dir / "lake" / "spans" / copy.name).is_dir()
+    assert _views_agree(settings)[:2] == (spans, spans)
+
+
+def test_compact_leaves_the_rollups_current_and_the_lake_healthy(settings: Settings) -> None:
+    """Compaction moves the same spans into one file: the day's rollups stay as current as they
+    were, so `compact` then `doctor` finds nothing, and the next ingest recomputes nothing for it."""
+    day = _days(settings)[0]
+    (whole,) = sorted(partition_dir(settings.spans_dir, day).glob("*.parquet"))
+    table = pq.read_table(whole)
+    half = table.num_rows // 2
+    lake_module.write_span_file(table.slice(0, half), whole.with_name("part-a.parquet"))
+    lake_module.write_span_file(table.slice(half), whole.with_name("part-b.parquet"))
+    whole.unlink()
+    rollups.refresh(settings, [day])  # the day's rollups from its two files
+    warehouse.build(settings)
+    assert doctor.diagnose(settings).problems() == [] and len(doctor.diagnose(settings).partitions[0].files) == 2
+    result = _lens(settings, "compact")
+    assert result.returncode == 0 and "compacted 1 partition(s)" in result.stdout, result.stderr
+    assert doctor.diagnose(settings).problems() == []
+    assert rollups.stale_days(settings) == []

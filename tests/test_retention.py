@@ -11,6 +11,7 @@ import pytest
 from conftest import write_synthetic_export
 from lens_etl import retention, warehouse
 from lens_etl.config import Settings
+from lens_etl.lake import Lake
 from lens_etl.pipeline import ingest
 from lens_etl.sources.files import read_files
 
@@ -125,3 +126,54 @@ def test_no_retention_days_or_a_bad_one_drops_nothing(lake: Settings) -> None:
     for days in (None, 0, -1):
         assert retention.drop_expired(Settings(data_dir=lake.data_dir, retention_days=days), newest) == []
     assert any(lake.spans_dir.glob("event_date=*"))
+
+
+def _rollups_of(settings: Settings, developer: str) -> tuple[int, int, int]:
+    return (count(settings, f"SELECT count(*) FROM spans WHERE developer_id = '{developer}'"),
+            count(settings, f"SELECT coalesce(sum(spans), 0) FROM daily_metrics WHERE developer_id = '{developer}'"),
+            count(settings, f"SELECT count(*) FROM sessions WHERE developer_id = '{developer}'"))
+
+
+def test_a_purge_killed_midway_and_run_again_leaves_nothing_of_the_developer_in_the_rollups(
+        lake: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    days = retention.days_with(lake, "bob")
+    assert len(days) >= 3
+    rewrite, done = Lake._rewrite, []
+
+    def killed_after_two_days(self: Lake, *args: object) -> None:
+        if len(done) == 2:
+            raise KeyboardInterrupt  # as a kill: the days after, the rollups and the views never happen
+        rewrite(self, *args)
+        done.append(args)
+
+    monkeypatch.setattr(Lake, "_rewrite", killed_after_two_days)
+    with pytest.raises(KeyboardInterrupt):
+        retention.purge(lake, "bob")
+    monkeypatch.setattr(Lake, "_rewrite", rewrite)
+    assert retention.days_with(lake, "bob") == days[2:]
+    retention.purge(lake, "bob")  # the rerun finds bob on the days the first did not reach
+    warehouse.build(lake)
+    assert _rollups_of(lake, "bob") == (0, 0, 0)
+    assert count(lake, "SELECT sum(spans) FROM daily_metrics") == count(lake, "SELECT count(*) FROM spans")
+
+
+def test_a_retention_killed_before_its_rollups_is_caught_up_by_the_next_ingest(
+        lake: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    newest = max(date.fromisoformat(p.name.split("=")[1]) for p in lake.spans_dir.glob("event_date=*"))
+    kept = Settings(data_dir=lake.data_dir, identity_file=lake.identity_file, retention_days=5)
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    before = count(lake, "SELECT count(*) FROM spans")
+    monkeypatch.setattr(retention.rollups, "refresh", killed)
+    with pytest.raises(KeyboardInterrupt):
+        retention.drop_expired(kept, newest)  # the partitions went, their rollups stayed
+    monkeypatch.undo()
+    rejects = tmp_path / "rejects.jsonl"  # the next run, of something else (the dropped days stay gone)
+    rejects.write_text('{"name": "cut off", \n', encoding="utf-8")
+    ingest(lake, "file", "rejects", read_files([rejects], lake.batch_bytes))
+    assert count(lake, "SELECT count(*) FROM spans") < before
+    spans = count(lake, "SELECT count(*) FROM spans")
+    assert 0 < spans == count(lake, "SELECT sum(spans) FROM daily_metrics")
+    assert count(lake, "SELECT count(DISTINCT session_id) FROM spans") == count(lake, "SELECT count(*) FROM sessions")
