@@ -96,6 +96,19 @@ def test_an_alias_given_to_two_developers_is_one_error_naming_it(tmp_path: Path,
         load_identity(path)
 
 
+def test_litellm_master_key_user_id_names_no_developer() -> None:
+    """LiteLLM sets user.id to `default_user_id` on every request made with its master key: each
+    person stays the account their Claude Code sends, not one developer for everyone."""
+    def span(span_id: str, account: str) -> dict:
+        end_user = json.dumps({"account_uuid": account, "session_id": f"sess-{span_id}"})
+        return {**BASE, "context.span_id": span_id, "context.trace_id": span_id, "attributes.user.id": "default_user_id",
+                "attributes.metadata": {"user_api_key_end_user_id": end_user}}
+    docs = [json.dumps(span("s1", "acct-1111")), json.dumps(span("s2", "acct-unmapped-1")), json.dumps(span("s3", "acct-unmapped-2"))]
+    batch = normalize_raw(raw_table("t.jsonl", [1, 2, 3], docs))
+    assert sorted(zip(batch.spans.column("developer_id").to_pylist(), batch.spans.column("team").to_pylist())) == [
+        ("acct-unmapped-1", None), ("acct-unmapped-2", None), ("alice", "payments")]
+
+
 def test_legacy_end_user_string_gives_session_and_account(flat: dict) -> None:
     span = flat["a000000000000004"]
     assert span["session_id"] == "sess-legacy-1"

@@ -1,8 +1,10 @@
 -- Helpers shared by the normalizer queries. Applied once per ingest connection.
 
--- Junk identifiers seen in real LiteLLM metadata: treat them as missing.
+-- Junk identifiers seen in real LiteLLM metadata: treat them as missing. `default_user_id` is the
+-- LiteLLM proxy's name for its master key: set as user.id on every request made with it, it names no one.
 CREATE OR REPLACE MACRO lens_clean_id(x) AS
-    CASE WHEN x IS NULL OR lower(trim(x)) IN ('', 'id', 'null', 'none', 'unknown', 'undefined', 'nan', 'n/a', 'anonymous')
+    CASE WHEN x IS NULL OR lower(trim(x)) IN ('', 'id', 'null', 'none', 'unknown', 'undefined', 'nan', 'n/a', 'anonymous',
+                                              'default_user_id')
          THEN NULL ELSE trim(x) END;
 
 -- Any timestamp an export writes: epoch s / ms / us / ns (number or numeric text),
