@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -154,6 +154,22 @@ def test_cache_tokens_from_openinference_details_and_tiered_price() -> None:
     gemini = spans["f000000000000001"]  # 250k prompt tokens: above the 200k tier
     expected = float(calc_price(Usage(input_tokens=250000, output_tokens=1000), "gemini-2.5-pro").total_price)
     assert gemini["cost_usd"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("model", "prompt", "start"), [
+    ("o3", 1000, datetime(2025, 5, 1, 12)),  # before its 2025-06-10 price cut
+    ("o3", 1000, datetime(2025, 7, 1, 12)),
+    ("claude-sonnet-4-6", 300_000, datetime(2026, 3, 12, 23, 59)),  # long-context rate until 2026-03-13
+    ("claude-sonnet-4-6", 300_000, datetime(2026, 3, 13, 0, 1)),
+])
+def test_a_span_is_priced_at_the_price_in_force_when_it_started(model: str, prompt: int, start: datetime) -> None:
+    """A re-ingested or late export from before a price change keeps the price it was charged."""
+    epoch_ms = int(start.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    span = one({**BASE, "start_time": epoch_ms, "attributes.llm.model_name": model,
+                "attributes.llm.token_count.prompt": prompt, "attributes.llm.token_count.completion": 500})
+    expected = calc_price(Usage(input_tokens=prompt, output_tokens=500), model,
+                          genai_request_timestamp=start.replace(tzinfo=timezone.utc)).total_price
+    assert span["price_status"] == "computed" and span["cost_usd"] == pytest.approx(float(expected), rel=1e-12)
 
 
 @pytest.mark.parametrize("prompt", [0, "NaN", None])

@@ -1,5 +1,5 @@
 -- Typed records (table `parsed`) -> canonical spans. Tables joined: `identity`
--- (alias -> developer, team) and `rates` (per-token prices per model tier, from genai-prices).
+-- (alias -> developer, team) and `rates` (per-token prices per model, price period and tier, from genai-prices).
 -- Parameters: $run_id, $ingested_at, $source, $project, $preview_chars.
 WITH ok AS (
     SELECT * FROM parsed WHERE reject_reason IS NULL
@@ -163,6 +163,8 @@ priced AS (
     LEFT JOIN rates AS r
         ON r.model_raw = e.model_raw
        AND r.provider_raw IS NOT DISTINCT FROM nullif(lower(trim(e.provider_raw)), '')
+       -- the price in force when the span started (prices change on a date)
+       AND e.start_ts >= r.valid_from AND e.start_ts < r.valid_until
        -- a tier holds low < tokens_in <= high; no prompt tokens (0, or absent) are the first tier's
        AND greatest(coalesce(e.tokens_in_num, 0), 1) > r.low AND greatest(coalesce(e.tokens_in_num, 0), 1) <= r.high
 )
