@@ -33,6 +33,13 @@ PUBLISHED = (
     ("runs", "*.parquet"),
 )
 HIVE_FOLDERS = ("lake/spans",)  # partitions whose file schemas may differ (an older release's files)
+# A server that stops answering (hung, or a network that drops packets) fails the command with its
+# one line in about a minute: a request waits at most CONNECT + READ seconds, and is tried ATTEMPTS
+# times in all by botocore. s3fs's own retries (five rounds of botocore's) are off: on top, they made
+# such a server ten minutes of silence.
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 20
+ATTEMPTS = 3
 
 
 class ObjectStoreError(LensError):
@@ -63,8 +70,9 @@ def storage_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {k: v for k, v in values.items() if v}
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or secret.get("region")
     # A listing cached by the filesystem would hide files published after it: readers glob anew.
-    options.update(use_listings_cache=False, config_kwargs={"connect_timeout": 5, "read_timeout": 30,
-                                                            "retries": {"max_attempts": 3}})
+    options.update(use_listings_cache=False, config_kwargs={
+        "connect_timeout": CONNECT_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S,
+        "retries": {"max_attempts": ATTEMPTS, "mode": "standard"}})  # standard: ATTEMPTS counts the first
     if region:
         options["client_kwargs"] = {"region_name": region}
     return options
@@ -96,6 +104,8 @@ def open_store(settings: Settings) -> Store:
         fs, root = fsspec.core.url_to_fs(url, **storage_options(settings))
     except (ImportError, ValueError) as exc:
         raise ConfigError(f"lake URL {url}: {exc}") from exc
+    if url.startswith(("s3://", "s3a://")):
+        fs.retries = 1  # botocore retries each request (ATTEMPTS)
     return Store(url, fs, root.rstrip("/"))
 
 

@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import SAMPLES_DIR, log_in_as
-from lens_etl import warehouse
+from lens_etl import object_store, warehouse
 from lens_etl.config import Settings
 from lens_etl.lake import Lake
 from lens_etl.pipeline import ingest
@@ -277,3 +278,22 @@ def test_a_missing_bucket_is_one_line_naming_it(s3, tmp_path: Path) -> None:
     done = _cli(tmp_path / "data", {**s3.lens_env, "LENS_LAKE_URL": "s3://no-such-bucket/lens"}, "views")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "s3://no-such-bucket/lens" in done.stderr and "no such bucket" in done.stderr
+
+
+def test_a_server_that_stops_answering_fails_in_bounded_time_in_one_line(s3, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that takes connections and never answers (hung, or a network dropping replies): each
+    request is tried ATTEMPTS times of READ_TIMEOUT_S, not five rounds more (ten silent minutes)."""
+    monkeypatch.setattr(object_store, "READ_TIMEOUT_S", 1)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel completes the handshakes; nothing ever reads or answers
+        env = {**s3.lens_env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+        settings = Settings(data_dir=tmp_path / "data", lake_url=PRODUCT_URL, env=env)
+        started = time.monotonic()
+        with pytest.raises(object_store.ObjectStoreError) as failure:
+            object_store.published(settings)
+        took = time.monotonic() - started
+    message = str(failure.value)
+    assert message.startswith(f"lake {PRODUCT_URL}: cannot read the lake") and "\n" not in message
+    assert took < object_store.ATTEMPTS * (object_store.CONNECT_TIMEOUT_S + 1) + 5, took
