@@ -24,6 +24,7 @@ SAVED_KEY = "budget_saved_message"
 SHORT_PROMPT_KEY = "cost_short_prompt"
 DEFAULT_SHORT_PROMPT = 20_000
 RATE_PARAMS = ("rate_models", "rate_providers", "rate_input", "rate_cache_read", "rate_cache_write", "rate_output")
+LABEL_LIMIT = 220  # px for a model or developer name on a chart axis (the theme's default cut model names)
 STATUS_ICONS = {"over": "🔴 over", "at risk": "🟠 at risk", "on track": "🟢 on track"}
 
 
@@ -107,8 +108,9 @@ cols[1].metric("Month to date", fmt_usd(kpis["mtd_usd"]), border=True,
                help=f"{kpis['month_start']:%Y-%m-%d} to {as_of:%Y-%m-%d}, whatever the range's start.")
 cols[2].metric("Run-rate per day", fmt_usd(kpis["run_rate_usd"]), border=True,
                help=f"7-day mean; days ranged from {fmt_usd(kpis['run_rate_low_usd'])} to {fmt_usd(kpis['run_rate_high_usd'])}.")
-cols[3].metric("Projected month end", fmt_usd(kpis["projected_usd"]), border=True,
-               help=f"Month-to-date + run-rate × {fmt_int(kpis['days_left'])} days left; range "
+# a short label: "Projected month end" is cut to "Projected month …" in a fifth of a laptop's width
+cols[3].metric("By month end", fmt_usd(kpis["projected_usd"]), border=True,
+               help=f"Projected spend for the month: month-to-date + run-rate × {fmt_int(kpis['days_left'])} days left; range "
                     f"{fmt_usd(kpis['projected_low_usd'])} – {fmt_usd(kpis['projected_high_usd'])}.")
 cols[4].metric("Unpriced spans", fmt_int(kpis["unpriced_spans"]), border=True,
                help="Model calls of models without a known price: their cost is unknown, not counted as 0.")
@@ -227,7 +229,8 @@ with left:
     if not no_rows(developers, "spend"):
         chart(alt.Chart(developers.head(15)).mark_bar().encode(
             alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format="$,.0f")),
-            alt.Y("developer_id:N", sort="-x", title=None), alt.Color("team:N", title="Team"),
+            alt.Y("developer_id:N", sort="-x", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+            alt.Color("team:N", title="Team"),
             tooltip=["developer_id:N", "team:N", alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f"),
                      alt.Tooltip("requests:Q", format=","), alt.Tooltip("cost_share:Q", title="Share", format=".1%")],
         ).properties(height=alt.Step(24)))
@@ -262,7 +265,8 @@ if not no_rows(models, "model calls"):
     with left:
         chart(alt.Chart(models).mark_bar().encode(
             alt.X("cost_per_1k_tokens_usd:Q", title="Cost per 1k tokens (USD)", axis=alt.Axis(format="$,.4f")),
-            alt.Y("model:N", sort="-x", title=None), alt.Color("model:N", scale=model_color_scale(models["model"]), legend=None),
+            alt.Y("model:N", sort="-x", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+            alt.Color("model:N", scale=model_color_scale(models["model"]), legend=None),
             tooltip=["model:N", "provider:N", alt.Tooltip("cost_per_1k_tokens_usd:Q", title="USD / 1k tokens", format="$,.4f"),
                      alt.Tooltip("cost_per_request_usd:Q", title="USD / request", format="$,.4f"),
                      alt.Tooltip("cost_share:Q", title="Share of cost", format=".1%")],

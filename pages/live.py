@@ -1,6 +1,7 @@
 """Live: firing alerts, active sessions, rolling error rate and latency, and the newest spans, polled."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import altair as alt
@@ -12,7 +13,7 @@ from pages._alerts_ui import (
     ANOMALY_Z, ERROR_RATE_FLOOR, alert_history_table, anomaly_points, firing_alerts_panel, has_rules, rules_editor,
 )
 from pages._auth import require_user
-from pages._common import chart, current_filters, empty_state, fmt_duration, fmt_int, no_rows, query, table
+from pages._common import DIMENSIONS, Filters, chart, current_filters, empty_state, fmt_duration, fmt_int, no_rows, query, table
 from pages._settings import app_settings
 
 INTERVALS = {"2 s": 2, "5 s": 5, "15 s": 15, "30 s": 30, "Off": None}
@@ -48,20 +49,35 @@ def rolling_chart(df: pd.DataFrame, field: str, title: str, fmt: str, color: str
     return alt.layer(line, anomaly_points(df, "bucket", field, x_encoding=x, floor=floor, y_format=fmt)).properties(height=220)
 
 
+def newest_activity(clock: pd.Series, now: datetime) -> datetime | None:
+    """Up to when the screen looks: now, or the last activity when nothing happened lately."""
+    if pd.isna(clock["newest_span"]):
+        return None
+    return clock["newest_span"].to_pydatetime() if clock["quiet"] else now
+
+
+def unfiltered(filters: Filters) -> Filters:
+    """The filters without their developer, team, model, service and repo values."""
+    return replace(filters, **{name: () for name in DIMENSIONS})
+
+
 def alerts(until: datetime) -> None:
-    """The `alerts` view when alert rules exist; else the built-in checks."""
+    """The `alerts` view when alert rules exist; else the built-in checks, as of `until` (the
+    whole lake's clock: they are not narrowed by the sidebar, so neither is their moment)."""
     st.subheader("Alerts")
     if query("live_alerts_view").iloc[0]["present"] and has_rules():
         firing_alerts_panel()
         with st.expander("Alert history", icon="📜"):
             alert_history_table()
         return
+    user = require_user()
     checks = query("live_builtin_alerts", until=until, max_error_rate=MAX_ERROR_RATE,
-                   **budgets.sql_params(budgets.visible_to(budgets.load(app_settings()), require_user())))
+                   **budgets.sql_params(budgets.visible_to(budgets.load(app_settings()), user)))
     st.caption(
-        f"Built-in checks (no alert rules yet: add them under Alert rules below), as of {until:%Y-%m-%d %H:%M} UTC over all data: model-call "
-        f"error rate in the last hour above {MAX_ERROR_RATE:.0%}; a developer's spend that day above the daily share of "
-        "their monthly budget (set budgets on the Cost page)."
+        f"Built-in checks (no alert rules yet{': add them under Alert rules below' if user.can_edit_rules() else ''}), "
+        f"as of {until:%Y-%m-%d %H:%M} UTC over all {'your ' if user.scoped else ''}data, whatever the sidebar's filters: "
+        f"model-call error rate in the last hour above {MAX_ERROR_RATE:.0%}; a developer's spend that day above the daily "
+        f"share of their monthly budget{' (set budgets on the Cost page)' if user.can_edit_budgets() else ''}."
     )
     firing = checks[checks["firing"]]
     for row in firing.itertuples():
@@ -90,7 +106,7 @@ def live_panel() -> None:
         empty_state("No spans match these filters yet.")
         return
     newest = clock["newest_span"].to_pydatetime()
-    until = newest if clock["quiet"] else now
+    until = newest_activity(clock, now)
     refresh = f"refreshing every {interval}" if INTERVALS[interval] else "auto-refresh off"
     st.caption(f"Updated {now:%H:%M:%S} UTC · {refresh} · newest span {newest:%Y-%m-%d %H:%M:%S} UTC "
                f"({fmt_duration(clock['lag_s'])} ago).")
@@ -100,7 +116,9 @@ def live_panel() -> None:
             f"{fmt_duration(clock['lag_s'])} ago: showing the data up to then.", icon="💤",
         )
 
-    alerts(until)
+    everyone = unfiltered(filters)
+    alerts(until if everyone == filters else newest_activity(
+        query("live_clock", everyone, now=now, minutes=minutes).iloc[0], now) or until)
 
     active = query("live_active_sessions", filters, until=until, minutes=minutes)
     st.subheader(f"Active sessions ({fmt_int(len(active))})")

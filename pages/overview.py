@@ -6,10 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from pages._alerts_ui import anomaly_points
+from pages._auth import require_user
 from pages._common import (
-    chart, current_filters, donut, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_pct,
+    MISSING, chart, current_filters, donut, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_pct,
     fmt_usd, model_color_scale, no_rows, period_label, priced, query_soon, table, time_bucket, time_tooltip, time_x,
 )
+
+ADMINS_SEE = "Ingest runs and dead letters are shown to admins and analysts."
 
 filters = current_filters()
 st.title("Overview")
@@ -131,22 +134,27 @@ unpriced = unpriced_soon.result()
 with st.container(border=True):
     cols = st.columns(4)
     last = health["last_ingest_at"]
-    cols[0].metric(
-        "Last ingest", "never" if pd.isna(last) else f"{fmt_duration(health['last_ingest_age_s'])} ago",
-        None if pd.isna(last) else f"{health['last_ingest_status']} · {fmt_int(health['last_ingest_written'])} spans",
-        delta_color="off" if health["last_ingest_status"] in ("ok", "running") else "inverse", delta_arrow="off",
-        help=(f"Finished {last:%Y-%m-%d %H:%M} UTC. " if not pd.isna(last) else "")
-        + f"{fmt_int(health['ingest_runs'])} runs recorded, {fmt_int(health['failed_runs'])} failed or interrupted.",
-    )
+    # ingest runs and dead letters are hidden from a developer-role user: "never" and 0 would be untrue
+    hidden = require_user().scoped
+    if hidden:
+        cols[0].metric("Last ingest", MISSING, help=ADMINS_SEE)
+    else:
+        cols[0].metric(
+            "Last ingest", "never" if pd.isna(last) else f"{fmt_duration(health['last_ingest_age_s'])} ago",
+            None if pd.isna(last) else f"{health['last_ingest_status']} · {fmt_int(health['last_ingest_written'])} spans",
+            delta_color="off" if health["last_ingest_status"] in ("ok", "running") else "inverse", delta_arrow="off",
+            help=(f"Finished {last:%Y-%m-%d %H:%M} UTC. " if not pd.isna(last) else "")
+            + f"{fmt_int(health['ingest_runs'])} runs recorded, {fmt_int(health['failed_runs'])} failed or interrupted.",
+        )
     cols[1].metric(
         "Lag", fmt_duration(health["lag_s"]), delta_color="off",
         help=f"Now minus the newest span ({health['newest_span']:%Y-%m-%d %H:%M} UTC).",
     )
-    cols[2].metric("Dead letters", fmt_int(health["dead_letters"]),
-                   help="Input records that could not become spans; see the dead_letters view.")
+    cols[2].metric("Dead letters", MISSING if hidden else fmt_int(health["dead_letters"]),
+                   help=ADMINS_SEE if hidden else "Input records that could not become spans; see the dead_letters view.")
     cols[3].metric("Unpriced models", fmt_int(len(unpriced)),
                    help="Models with usage but no known price: their cost is left empty, never 0.")
-    if health["last_ingest_status"] not in ("ok", "running") and isinstance(health["last_ingest_error"], str):
+    if not hidden and health["last_ingest_status"] not in ("ok", "running") and isinstance(health["last_ingest_error"], str):
         st.error(f"Last ingest failed: {health['last_ingest_error']}")
     if not unpriced.empty:
         st.caption("Unpriced models (cost unknown, not counted in cost totals):")

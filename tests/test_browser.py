@@ -104,3 +104,26 @@ def test_model_filter_is_written_to_the_url_and_kept_across_pages(base_url: str,
     wait_rendered(browser_page)
     browser_page.wait_for_function(f"() => location.search.includes('model={model}')", timeout=30_000)
     assert parse_qs(urlparse(browser_page.url).query).get("model") == [model]
+
+
+CUT_LABELS = """() => [
+  ...[...document.querySelectorAll('[data-testid="stMetricLabel"] *')]
+      .filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).textOverflow === 'ellipsis')
+      .map(el => el.innerText.trim()),
+  ...[...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg text')]
+      .map(t => t.textContent).filter(t => t.includes('…')),
+]"""
+
+
+def test_cost_screen_names_fit_a_laptop_screen(base_url: str, browser_page) -> None:
+    """At 1366x768 no KPI label is cut ("Projected month …") and no model or developer name on a
+    chart axis is ("acme-internal-co…")."""
+    browser_page.set_viewport_size({"width": 1366, "height": 768})
+    try:
+        browser_page.goto(base_url + "/cost")  # a new session: no filter left by an earlier test
+        wait_signed_in(browser_page)
+        browser_page.wait_for_selector('[data-testid="stVegaLiteChart"] svg.marks', timeout=90_000)
+        _assert_clean(browser_page, wait_rendered(browser_page), "cost-laptop")
+        assert browser_page.evaluate(CUT_LABELS) == []
+    finally:
+        browser_page.set_viewport_size({"width": 1400, "height": 1800})

@@ -1,0 +1,92 @@
+"""Page tests with the sidebar filters set and as a developer-role user: what a screen says about
+data the filters or the role leave out."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import add_app_user, log_in_as
+from lens_etl import budgets
+from lens_etl.config import Settings
+from lens_etl.warehouse import connect_readonly
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+pytestmark = pytest.mark.usefixtures("app_users")
+
+
+@pytest.fixture(scope="module")
+def db(sample_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect_readonly(sample_settings.duckdb_path)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def no_budgets(sample_settings: Settings) -> Iterator[Settings]:
+    budgets.save(sample_settings, [])
+    yield sample_settings
+    budgets.save(sample_settings, [])
+
+
+def open_page(page: str, user: str = "admin", **query_params: str) -> AppTest:
+    at = log_in_as(AppTest.from_file(APP, default_timeout=60), user)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def scalar(db: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> Any:
+    return db.execute(sql, list(params)).fetchone()[0]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def builtin_checks_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Built-in checks"))
+
+
+def test_live_builtin_checks_look_at_the_whole_lake_when_the_filtered_team_went_quiet_earlier(
+    db: duckdb.DuckDBPyConnection, no_budgets: Settings,
+) -> None:
+    newest = scalar(db, "SELECT max(start_time) FROM spans")
+    team, team_newest = db.execute(
+        "SELECT team, max(start_time) FROM spans WHERE team IS NOT NULL GROUP BY 1 ORDER BY 2 LIMIT 1").fetchone()
+    assert f"{team_newest:%Y-%m-%d %H:%M}" != f"{newest:%Y-%m-%d %H:%M}"
+    at = open_page("pages/live.py", team=team)
+    assert any(f"Last activity was {team_newest:%Y-%m-%d %H:%M:%S} UTC" in w.value for w in at.warning)
+    # the checks are over all data: as of the lake's last activity, not the filtered team's
+    assert f"as of {newest:%Y-%m-%d %H:%M} UTC over all data" in builtin_checks_caption(at)
+
+
+def test_a_developer_role_users_live_checks_point_to_no_editor_they_do_not_have(
+    db: duckdb.DuckDBPyConnection, no_budgets: Settings,
+) -> None:
+    developer = scalar(db, "SELECT developer_id FROM spans WHERE developer_id IS NOT NULL ORDER BY 1 LIMIT 1")
+    add_app_user("live-dev", "developer", developer=developer)
+    caption = builtin_checks_caption(open_page("pages/live.py", user="live-dev"))
+    assert "Alert rules below" not in caption and "Cost page" not in caption
+    assert "over all your data" in caption
+    admin = builtin_checks_caption(open_page("pages/live.py"))
+    assert "Alert rules below" in admin and "Cost page" in admin
+
+
+def test_overview_health_hides_ingest_runs_and_dead_letters_from_a_developer_role_user(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    developer = scalar(db, "SELECT developer_id FROM spans WHERE developer_id IS NOT NULL ORDER BY 1 LIMIT 1")
+    add_app_user("health-dev", "developer", developer=developer)
+    at = open_page("pages/overview.py", user="health-dev")
+    # the views hide runs and dead letters from a scoped user: "never" and 0 would be untrue
+    assert metric(at, "Last ingest") == "—" and metric(at, "Dead letters") == "—"
+    admin = open_page("pages/overview.py")
+    assert metric(admin, "Last ingest") != "—"
+    assert metric(admin, "Dead letters") == f"{scalar(db, 'SELECT count(*) FROM dead_letters'):,}"
