@@ -227,6 +227,19 @@ def test_a_reported_cost_part_of_the_wrong_type_is_a_dead_letter() -> None:
     assert batch.dead_letters.column("reason").to_pylist() == ["wrong type: llm.cost.completion = cheap"]
 
 
+def test_a_reported_zero_cost_for_tokens_used_is_no_price() -> None:
+    """LiteLLM reports llm.cost.total = 0 for a model it cannot price: the span is priced from its
+    tokens, or flagged unpriced, never kept at 0; zero for zero tokens stays reported."""
+    usage = {"attributes.llm.token_count.prompt": 1000, "attributes.llm.token_count.completion": 100, "attributes.llm.cost.total": 0}
+    known = one({**BASE, "attributes.llm.model_name": "claude-sonnet-4-5-20250929", **usage})
+    unknown = one({**BASE, "context.span_id": "s2", "attributes.llm.model_name": "acme-internal-coder-v2", **usage})
+    idle = one({**BASE, "context.span_id": "s3", "attributes.llm.model_name": "acme-internal-coder-v2", "attributes.llm.cost.total": 0})
+    expected = float(calc_price(Usage(input_tokens=1000, output_tokens=100), "claude-sonnet-4-5-20250929").total_price)
+    assert known["price_status"] == "computed" and known["cost_usd"] == pytest.approx(expected, rel=1e-12)
+    assert (unknown["price_status"], unknown["cost_usd"]) == ("unknown_model", None)
+    assert (idle["price_status"], idle["cost_usd"]) == ("reported", 0.0)
+
+
 def test_unknown_model_is_null_and_flagged_never_zero(flat: dict) -> None:
     span = flat["a000000000000004"]
     assert span["cost_usd"] is None and span["price_status"] == "unknown_model"

@@ -38,7 +38,12 @@ SELECT
         WHEN lens_bad_num(cost_prompt_raw) THEN 'wrong type: llm.cost.prompt = ' || left(cost_prompt_raw, 60)
         WHEN lens_bad_num(cost_completion_raw) THEN 'wrong type: llm.cost.completion = ' || left(cost_completion_raw, 60)
     END AS reject_reason,
-    -- a tracer's cost: its total, else its prompt and completion parts
-    coalesce(lens_num(cost_total_raw), CASE WHEN lens_num(cost_prompt_raw) IS NOT NULL OR lens_num(cost_completion_raw) IS NOT NULL
-        THEN coalesce(lens_num(cost_prompt_raw), 0) + coalesce(lens_num(cost_completion_raw), 0) END) AS reported_cost
-FROM typed AS t;
+    -- a tracer's cost: its total, else its prompt and completion parts. Zero for tokens used is no
+    -- price (LiteLLM reports 0 for a model it cannot price): the span is priced, or flagged, as if unreported.
+    CASE WHEN reported <> 0 OR coalesce(lens_num(tokens_in_raw), 0) + coalesce(lens_num(tokens_out_raw), 0) = 0
+         THEN reported END AS reported_cost
+FROM (
+    SELECT *, coalesce(lens_num(cost_total_raw), CASE WHEN lens_num(cost_prompt_raw) IS NOT NULL OR lens_num(cost_completion_raw) IS NOT NULL
+        THEN coalesce(lens_num(cost_prompt_raw), 0) + coalesce(lens_num(cost_completion_raw), 0) END) AS reported
+    FROM typed
+) AS t;
