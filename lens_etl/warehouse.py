@@ -219,40 +219,45 @@ def build(settings: Settings, publish: bool = False, next_file: NextFile | None 
     """Create every view in a fresh file and swap it in atomically. `publish`: this run changed
     the lake, so first mirror it to the lake URL (when there is one). A local lake's file starts
     as a copy of the last one (`next_file`, when the caller started it earlier), whose rollup
-    tables are brought up to date (rollup_cache)."""
-    if publish:
-        object_store.publish(settings)
-    marker, names, state = _publication(settings) if settings.lake_url else ({}, None, None)
-    target = settings.duckdb_path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    audit.ensure_seed(settings.audit_dir)  # the view then reads the folder, seeing events written later
-    sources = {} if settings.lake_url else rollup_cache.scan(settings.lake_dir / "rollups", _cached_names())
-    cached = rollup_cache.relations(sources)
-    views = render_views(settings, marker, names, cached)  # the listing is read once
-    digest = hashlib.sha256(views.encode("utf-8")).hexdigest()
-    with _build_lock(target):
-        for leftover in leftover_builds(target):
-            leftover.unlink(missing_ok=True)
-        if not settings.lake_url and _holds(target, digest, sources):
-            if next_file is not None:
-                next_file.discard()
-            return target
-        upcoming = next_file or NextFile(settings, background=False)
-        con = upcoming.open()
-        if not settings.lake_url and (_mostly_free(con) or rollup_cache.mostly_changed(con, sources)):
-            con.close()
-            con = upcoming.open(empty=True)
-        try:
-            _register_lake(con, settings)
-            if not settings.lake_url:
-                _cache_rollups(con, settings, sources)
-            con.execute(views)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {rollup_cache.SCHEMA}")
-            con.execute(f"CREATE OR REPLACE TABLE {VIEWS_DIGEST} AS SELECT ? AS digest", [digest])
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.replace(upcoming.path, target)
+    tables are brought up to date (rollup_cache). A build that fails (a full disk) leaves no file
+    behind: its copy goes, or it would hold the room the next run needs."""
+    upcoming = next_file
+    try:
+        if publish:
+            object_store.publish(settings)
+        marker, names, state = _publication(settings) if settings.lake_url else ({}, None, None)
+        target = settings.duckdb_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        audit.ensure_seed(settings.audit_dir)  # the view then reads the folder, seeing events written later
+        sources = {} if settings.lake_url else rollup_cache.scan(settings.lake_dir / "rollups", _cached_names())
+        cached = rollup_cache.relations(sources)
+        views = render_views(settings, marker, names, cached)  # the listing is read once
+        digest = hashlib.sha256(views.encode("utf-8")).hexdigest()
+        with _build_lock(target):
+            for leftover in leftover_builds(target):
+                leftover.unlink(missing_ok=True)
+            if not settings.lake_url and _holds(target, digest, sources):
+                return target
+            upcoming = upcoming or NextFile(settings, background=False)
+            con = upcoming.open()
+            if not settings.lake_url and (_mostly_free(con) or rollup_cache.mostly_changed(con, sources)):
+                con.close()
+                con = upcoming.open(empty=True)
+            try:
+                _register_lake(con, settings)
+                if not settings.lake_url:
+                    _cache_rollups(con, settings, sources)
+                con.execute(views)
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {rollup_cache.SCHEMA}")
+                con.execute(f"CREATE OR REPLACE TABLE {VIEWS_DIGEST} AS SELECT ? AS digest", [digest])
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            os.replace(upcoming.path, target)
+            upcoming = None
+    finally:
+        if upcoming is not None:  # not needed, or the build failed
+            upcoming.discard()
     if state is not None:
         _stamp_path(settings).write_text(state, encoding="utf-8")
     return target

@@ -426,3 +426,31 @@ def test_a_reader_that_lives_across_ingests_sees_each_new_file(tmp_path: Path) -
     finally:
         before.close()
         after.close()
+
+
+def _file_size_limit(limit: int) -> None:
+    """In the child: files may not grow past `limit` bytes, as on a full disk (the write fails,
+    EFBIG, instead of the process being signalled)."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_views_build_that_runs_out_of_room_leaves_no_file_and_the_next_one_works(tmp_path: Path) -> None:
+    """A build's copy of lens.duckdb is as large as the file: left behind by a failed build, it kept
+    the room the next run needed until a later build came round to it."""
+    data_dir = tmp_path / "data"
+    (tmp_path / "lens.toml").write_text("[lens]\n")
+    export = tmp_path / "export.jsonl"
+    write_export(export, 2_000)
+    first = run_cli("ingest", "files", str(export), data_dir=data_dir)
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    (data_dir / "lens.duckdb").unlink()  # the next build writes the file from nothing
+    full = run_cli("views", data_dir=data_dir, preexec_fn=lambda: _file_size_limit(64 * 1024))
+    _, err = full.communicate(timeout=120)
+    assert full.returncode != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert sorted(p.name for p in data_dir.glob("lens.duckdb*")) == ["lens.duckdb.lock"]
+    again = run_cli("views", data_dir=data_dir)
+    assert again.wait(timeout=120) == 0, again.stderr.read()
+    assert connect_readonly(data_dir / "lens.duckdb").execute("SELECT count(*) FROM spans").fetchone()[0] == 2_000
