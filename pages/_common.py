@@ -49,6 +49,7 @@ NO_MODEL_COLOR = "#BAB0AC"
 NO_TEAM = "(no team)"  # an unmapped developer's team, as Overview and Cost show it
 MISSING = "—"  # a missing value in a table
 UNPRICED = "unpriced"  # a model with no known price: its cost is unknown, never 0
+USD_AXIS = "$,.2~f"  # $0.25, $1, $1,200: whole dollars ("$,.0f") repeat "$0 $0 $1 $1" on a small day's ticks
 DONUT_RADIUS = "max(min(width, height) / 2 - 4, 8)"  # Vega expression over the plot's size
 DONUT_HOLE = 0.55  # the hole, as a share of the outer radius
 EMPTY_HELP = (
@@ -532,9 +533,17 @@ def time_tooltip(field: str, bucket: str) -> alt.Tooltip:
                        format="%Y-%m-%d %H:%M" if bucket == "hour" else "%Y-%m-%d")
 
 
-def time_x(field: str, bucket: str, title: str | None = None) -> alt.X:
-    """A time axis in UTC (timestamps are naive UTC) at the bucket's grain."""
+def utc_midnight(day: date) -> alt.DateTime:
+    return alt.DateTime(year=day.year, month=day.month, date=day.day, utc=True)
+
+
+def time_x(field: str, bucket: str, title: str | None = None, window: Filters | None = None) -> alt.X:
+    """A time axis in UTC (timestamps are naive UTC) at the bucket's grain. With the filter
+    `window`, it spans the whole window: days without data stay on it as gaps (the axis of the
+    data alone showed "last 7 days" as the three days that had any)."""
     unit = "utcyearmonthdatehours" if bucket == "hour" else "utcyearmonthdate"
     fmt = "%b %d %H:%M" if bucket == "hour" else "%b %d"
+    scale = alt.Undefined if window is None else alt.Scale(
+        domain=[utc_midnight(window.start), utc_midnight(window.end + timedelta(days=1))])
     return alt.X(f"{field}:T", timeUnit=unit, title=title or f"{'Hour' if bucket == 'hour' else 'Day'} (UTC)",
-                 axis=alt.Axis(format=fmt, labelAngle=0, labelOverlap=True))
+                 scale=scale, axis=alt.Axis(format=fmt, labelAngle=0, labelOverlap=True))

@@ -14,7 +14,7 @@ from lens_etl.savings import RETRY_WITHIN_S, SHORT_PROMPT_OPTIONS
 from pages._alerts_ui import rules_editor
 from pages._auth import audit_event, can_edit_budgets as role_can_edit_budgets, require_user
 from pages._common import (
-    UNPRICED, chart, current_filters, delta_pct, filter_options, fmt_int, fmt_pct, fmt_usd, model_color_scale,
+    UNPRICED, USD_AXIS, chart, current_filters, delta_pct, filter_options, fmt_int, fmt_pct, fmt_usd, model_color_scale,
     no_rows, period_label, query, query_soon, table, time_x,
 )
 from pages._settings import app_settings
@@ -182,7 +182,7 @@ else:
         base = alt.Chart().encode(time_x("day", "day"))
         chart(alt.layer(
             series(base, "Spent", lines).mark_line(point=True).encode(
-                alt.Y("spent_usd:Q", title="Cumulative cost (USD)", axis=alt.Axis(format="$,.0f")),
+                alt.Y("spent_usd:Q", title="Cumulative cost (USD)", axis=alt.Axis(format=USD_AXIS)),
                 tooltip=[day_tip, alt.Tooltip("spent_usd:Q", title="Spent (USD)", format="$,.2f")]),
             series(base, "Projected", lines).mark_line(strokeDash=[6, 4]).encode(
                 alt.Y("projected_usd:Q"),
@@ -228,7 +228,7 @@ with left:
     developers = developers_soon.result()
     if not no_rows(developers, "spend"):
         chart(alt.Chart(developers.head(15)).mark_bar().encode(
-            alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format="$,.0f")),
+            alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format=USD_AXIS)),
             alt.Y("developer_id:N", sort="-x", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
             alt.Color("team:N", title="Team"),
             tooltip=["developer_id:N", "team:N", alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f"),
@@ -245,7 +245,7 @@ with right:
     teams = teams_soon.result()
     if not no_rows(teams, "spend"):
         chart(alt.Chart(teams).mark_bar().encode(
-            alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format="$,.0f")),
+            alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format=USD_AXIS)),
             alt.Y("team:N", sort="-x", title=None), alt.Color("team:N", legend=None),
             tooltip=["team:N", alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f"),
                      alt.Tooltip("developers:Q", format=","), alt.Tooltip("cost_share:Q", title="Share", format=".1%")],

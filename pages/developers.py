@@ -65,7 +65,7 @@ st.subheader("Usage timeline")
 if not no_rows(timeline, "usage"):
     chart(
         alt.Chart(timeline).mark_bar().encode(
-            time_x("bucket", bucket),
+            time_x("bucket", bucket, window=filters),
             alt.Y("cost_usd:Q", title="Cost (USD)", stack=True, axis=alt.Axis(format="$,.2f")),
             alt.Color("model:N", scale=model_color_scale(timeline["model"]), title="Model"),
             tooltip=[time_tooltip("bucket", bucket), "model:N",

@@ -8,8 +8,8 @@ import streamlit as st
 from pages._alerts_ui import anomaly_points
 from pages._auth import require_user
 from pages._common import (
-    MISSING, chart, current_filters, donut, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms, fmt_pct,
-    fmt_usd, model_color_scale, no_rows, period_label, priced, query_soon, table, time_bucket, time_tooltip, time_x,
+    MISSING, USD_AXIS, chart, current_filters, donut, delta_pct, delta_points, fmt_compact, fmt_duration, fmt_int, fmt_ms,
+    fmt_pct, fmt_usd, model_color_scale, no_rows, period_label, priced, query_soon, table, time_bucket, time_tooltip, time_x,
 )
 
 ADMINS_SEE = "Ingest runs and dead letters are shown to admins and analysts."
@@ -64,7 +64,7 @@ with left:
         colors = model_color_scale(trend["model"])
         chart(
             alt.Chart(trend).mark_bar().encode(
-                time_x("bucket", bucket),
+                time_x("bucket", bucket, window=filters),
                 alt.Y("cost_usd:Q", title="Cost (USD)", stack=True, axis=alt.Axis(format="$,.2f")),
                 alt.Color("model:N", scale=colors, title="Model"),
                 tooltip=[time_tooltip("bucket", bucket), "model:N",
@@ -78,14 +78,14 @@ with right:
         totals = requests.groupby("bucket", as_index=False)["requests"].sum()
         chart(alt.layer(
             alt.Chart(requests).mark_bar().encode(
-                time_x("bucket", bucket),
+                time_x("bucket", bucket, window=filters),
                 alt.Y("requests:Q", title="Requests", stack=True),
                 alt.Color("model:N", scale=model_color_scale(requests["model"]), title="Model"),
                 tooltip=[time_tooltip("bucket", bucket), "model:N",
                          alt.Tooltip("requests:Q", title="Requests", format=","),
                          alt.Tooltip("tokens:Q", title="Tokens", format=",")],
             ),
-            anomaly_points(totals, "bucket", "requests", x_encoding=time_x("bucket", bucket)),
+            anomaly_points(totals, "bucket", "requests", x_encoding=time_x("bucket", bucket, window=filters)),
         ).properties(height=260))
 
 # --- model share, top developers, top tools ---
@@ -107,7 +107,7 @@ with middle:
     if not no_rows(developers, "developers"):
         chart(
             alt.Chart(developers).mark_bar().encode(
-                alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format="$,.0f")),
+                alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format=USD_AXIS)),
                 alt.Y("developer:N", sort="-x", title=None, axis=alt.Axis(labelLimit=110)),
                 alt.Color("team:N", title="Team", scale=alt.Scale(scheme="tableau10")),
                 tooltip=["developer:N", "team:N", alt.Tooltip("cost_usd:Q", title="Cost (USD)", format="$,.2f"),

@@ -127,3 +127,32 @@ def test_cost_screen_names_fit_a_laptop_screen(base_url: str, browser_page) -> N
         assert browser_page.evaluate(CUT_LABELS) == []
     finally:
         browser_page.set_viewport_size({"width": 1400, "height": 1800})
+
+
+AXIS_LABELS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg g.role-axis')]
+  .map(axis => [...axis.querySelectorAll('g.role-axis-label text')].map(t => t.textContent))"""
+
+
+def _thriftiest_team_of_the_last_day(settings: Settings) -> str:
+    con = connect_readonly(settings.duckdb_path)
+    try:
+        return con.execute("""
+            SELECT team FROM spans WHERE event_date = (SELECT max(event_date) FROM spans) AND team IS NOT NULL
+            GROUP BY 1 HAVING sum(cost_usd) > 0 ORDER BY sum(cost_usd) LIMIT 1""").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_one_days_charts_span_the_day_and_repeat_no_axis_label(
+    base_url: str, browser_page, sample_settings: Settings,
+) -> None:
+    """On the latest day's Overview of a team, small dollar amounts keep their cents on the axes
+    ("$0 $0 $1 $1" read as one value), and the hourly trend spans the whole day, not only its busy hours."""
+    browser_page.goto(base_url + f"/?range=24h&team={_thriftiest_team_of_the_last_day(sample_settings)}")
+    wait_signed_in(browser_page)
+    browser_page.wait_for_selector('[data-testid="stVegaLiteChart"] svg.marks', timeout=90_000)
+    _assert_clean(browser_page, wait_rendered(browser_page), "overview-one-day")
+    axes = browser_page.evaluate(AXIS_LABELS)
+    assert axes and all(len(labels) == len(set(labels)) for labels in axes), axes
+    hours = [labels for labels in axes if any(label.endswith(":00") for label in labels)]
+    assert hours and all(labels[0].endswith("00:00") and labels[-1].endswith("00:00") for labels in hours), hours
