@@ -15,6 +15,8 @@ SESSION_KEY = "sessions_pick"
 SPAN_KEY = "sessions_span_pick"
 MAX_WATERFALL_ROWS = 400
 SORTS = {"newest": "Newest first", "cost": "Cost", "duration": "Duration", "errors": "Errors", "requests": "Requests"}
+ERROR_COLUMNS = ("start_time", "tool_or_model", "error_message", "span_kind", "name", "span_id")
+COST_COLUMNS = ("model", "cost_usd", "cost_share", "requests", "tokens_in", "tokens_out", "cache_read_tokens")
 KPI_ROWS = (4, 3)  # a session's cards per row
 LISTED = (100, 500, 2000, 0)  # rows in the list (0: every match); the top of the chosen order
 KIND_COLORS = alt.Scale(
@@ -217,7 +219,8 @@ with left:
     if errors.empty:
         st.success("No error spans in this session.", icon="✅")
     else:
-        st.dataframe(errors, hide_index=True, width="stretch", placeholder=MISSING, column_config={
+        # what failed and why first: in half a laptop's width the message was cut to "Comma…"
+        st.dataframe(errors, hide_index=True, width="stretch", placeholder=MISSING, column_order=ERROR_COLUMNS, column_config={
             "start_time": st.column_config.DatetimeColumn("When (UTC)", format="HH:mm:ss"),
             "name": "Span", "span_kind": "Kind", "tool_or_model": "Tool / model",
             "error_message": st.column_config.TextColumn("Message", width="large"), "span_id": "Span id",
@@ -226,7 +229,8 @@ with right:
     st.subheader("Cost by model")
     by_model = query("session_cost_by_model", **days)
     if not no_rows(by_model, "priced model calls"):
-        st.dataframe(by_model, hide_index=True, width="stretch", placeholder=MISSING, column_config={
+        # the cost first: in half a laptop's width it was scrolled out of sight behind the token counts
+        st.dataframe(by_model, hide_index=True, width="stretch", placeholder=MISSING, column_order=COST_COLUMNS, column_config={
             "model": "Model", "requests": st.column_config.NumberColumn("Requests", format="localized"),
             "tokens_in": st.column_config.NumberColumn("Tokens in", format="compact"),
             "tokens_out": st.column_config.NumberColumn("Tokens out", format="compact"),

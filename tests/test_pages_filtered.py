@@ -90,3 +90,20 @@ def test_overview_health_hides_ingest_runs_and_dead_letters_from_a_developer_rol
     admin = open_page("pages/overview.py")
     assert metric(admin, "Last ingest") != "—"
     assert metric(admin, "Dead letters") == f"{scalar(db, 'SELECT count(*) FROM dead_letters'):,}"
+
+
+def test_a_sessions_error_messages_and_model_costs_come_first_in_their_half_width_tables(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Side by side at a laptop's width each table shows ~5 columns: the message and the cost were
+    scrolled out of sight behind span names and token counts."""
+    session = scalar(db, """
+        SELECT session_id FROM spans GROUP BY 1
+        HAVING count(*) FILTER (WHERE is_error) > 0 AND sum(cost_usd) > 0 ORDER BY 1 LIMIT 1""")
+    at = open_page("pages/sessions.py", session=session)
+    errors = next(df for df in at.dataframe if "error_message" in df.value.columns)
+    by_model = next(df for df in at.dataframe if "cost_share" in df.value.columns)
+    assert list(errors.proto.column_order)[:3] == ["start_time", "tool_or_model", "error_message"]
+    assert list(by_model.proto.column_order)[:3] == ["model", "cost_usd", "cost_share"]
+    assert set(by_model.proto.column_order) == set(by_model.value.columns)
+    assert set(errors.proto.column_order) == set(errors.value.columns)
