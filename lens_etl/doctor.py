@@ -160,7 +160,10 @@ def _day(folder: Path) -> date | None:
 
 
 def _span_days(spans_dir: Path) -> dict[date, Path]:
-    folders = {_day(p): p for p in spans_dir.glob(f"{PARTITION_COLUMN}=*") if p.is_dir()}
+    """The day folders, by day: only those named as Lens names them (`_bad_partitions` has the rest;
+    event_date=20261101 is a day to Python, and must not hide event_date=2026-11-01)."""
+    bad = set(_bad_partitions(spans_dir))
+    folders = {_day(p): p for p in spans_dir.glob(f"{PARTITION_COLUMN}=*") if p.is_dir() and p not in bad}
     return {day: folder for day, folder in sorted(folders.items(), key=lambda kv: str(kv[0])) if day is not None}
 
 
@@ -222,7 +225,7 @@ def diagnose(settings: Settings) -> Report:
         tmp_files=tmp_files,
         journals=journals,
         orphan_rollups=orphans,
-        stale_days=rollups.stale_days(settings) if days else [],
+        stale_days=sorted({*(rollups.stale_days(settings) if days else []), *rollups.interrupted_days(settings)}),
         stale_session_totals=not session_totals.is_current(settings),
         dead_letter_files=len(list(settings.deadletter_dir.glob("*.parquet"))),
         run_files=len(list(settings.runs_dir.glob("*.parquet"))),

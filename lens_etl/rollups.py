@@ -7,6 +7,7 @@ small), through the same `spans` view logic the warehouse uses, and swapped in a
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from . import memory, session_totals
+from .atomic import write_json_atomic
 from .config import Settings
 from .lake import Lake, parquet_files, partition_dir, write_parquet_atomic
 from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, day_files, period_of, plain_counts
@@ -44,6 +46,7 @@ LOOKAHEAD = ("cost_savings",)
 # (larger) tool-call row groups; session_days by session, read by session id and never by day.
 COMPACT_ORDER = {"latency_histogram": "kind, event_date", "session_days": "session_id, event_date"}
 LEGACY_DIRS = ("months",)  # one file per month, before periods
+REFRESHING = "_refreshing.json"  # in lake/rollups: the days a refresh is recomputing, until it is done
 # The period files' layout, part of definitions_digest: a lake laid out otherwise is rebuilt.
 LAYOUT = (f"ten-day periods sorted by {sorted(COMPACT_ORDER.items())}, row groups of {PERIOD_ROW_GROUP_ROWS}, "
           "counts as int64")
@@ -152,11 +155,35 @@ def _refresh_days(settings: Settings, lake: Lake, plan: list[tuple[date, tuple[s
         con.close()
 
 
+def _refreshing_file(settings: Settings) -> Path:
+    return settings.lake_dir / "rollups" / REFRESHING
+
+
+def interrupted_days(settings: Settings) -> list[date]:
+    """The days a refresh was recomputing when its run was killed (`refresh` finishes them)."""
+    try:
+        return sorted(date.fromisoformat(day) for day in json.loads(_refreshing_file(settings).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return []
+
+
 def refresh(settings: Settings, days: list[date], every_session: bool = False) -> int:
     """Recompute every rollup of these days from their spans (and the LOOKBACK rollups of the
     day after each, the LOOKAHEAD ones of the day before), then the totals of the sessions these
     days hold (of `every_session`, or of every one after a run killed before them); returns how
-    many days. Days are shared among WORKERS threads."""
+    many days. Days are shared among WORKERS threads. The days are journaled until all is done:
+    a run killed after a gone day's rollup folders went, and before its periods and sessions
+    were redone, left nothing else that names that day; the next refresh does them too."""
+    earlier = interrupted_days(settings)
+    days = sorted({*days, *earlier})
+    if days != earlier:
+        write_json_atomic(_refreshing_file(settings), [str(day) for day in days])
+    _refresh(settings, days, every_session)
+    _refreshing_file(settings).unlink(missing_ok=True)
+    return len(days)
+
+
+def _refresh(settings: Settings, days: list[date], every_session: bool) -> None:
     every_session = every_session or not session_totals.is_current(settings)
     lake = Lake(settings.spans_dir, "rollup")
     touched = set(days)
@@ -176,7 +203,6 @@ def refresh(settings: Settings, days: list[date], every_session: bool = False) -
                 job.result()
     finally:
         lake.close()
-    return len(days)
 
 
 def period_file(settings: Settings, name: str, period: str) -> Path:
@@ -304,7 +330,7 @@ def _period_file_times(folder: Path) -> dict[str, int]:
 def refresh_stale(settings: Settings) -> int:
     if not definitions_current(settings):
         return rebuild(settings)  # every day, and files laid out otherwise go
-    refreshed = refresh(settings, sorted({*stale_days(settings), *orphan_days(settings)}))
+    refreshed = refresh(settings, sorted({*stale_days(settings), *orphan_days(settings)}))  # and interrupted_days
     _stamp_definitions(settings)  # every day is now computed by the current queries
     return refreshed
 

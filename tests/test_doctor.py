@@ -272,17 +272,20 @@ def test_an_empty_partition_folder_is_reported_and_fix_removes_it(settings: Sett
     assert not empty.exists()
 
 
-def test_a_partition_folder_not_named_as_a_day_is_moved_to_quarantine(settings: Settings) -> None:
-    """A copy of a day beside it (event_date=DAY.bak) is read by the spans view: every span twice."""
+@pytest.mark.parametrize("name", ["event_date={day}.bak", "event_date={compact}"])
+def test_a_partition_folder_not_named_as_a_day_is_moved_to_quarantine(settings: Settings, name: str) -> None:
+    """A copy of a day beside it (event_date=DAY.bak, or the day without dashes, which Python reads
+    as that day) is read by the spans view: every span twice."""
     spans = _span_count(settings)
     day = _days(settings)[-1]
-    copy = settings.spans_dir / f"event_date={day}.bak"
+    copy = settings.spans_dir / name.format(day=day, compact=f"{day:%Y%m%d}")
     shutil.copytree(partition_dir(settings.spans_dir, day), copy)
     problems = doctor.diagnose(settings).problems()
-    assert any(f"partition folder lake/spans/event_date={day}.bak: not named event_date=YYYY-MM-DD" in line
+    assert any(f"partition folder lake/spans/{copy.name}: not named event_date=YYYY-MM-DD" in line
                for line in problems), problems
+    assert _days(settings)[-1] == day and len(doctor.diagnose(settings).partitions[-1].files) == 1
     after = doctor.fix(settings)
-    assert after.problems() == [] and after.quarantined == [f"quarantine/lake/spans/event_date={day}.bak"]
+    assert after.problems() == [] and after.quarantined == [f"quarantine/lake/spans/{copy.name}"]
     assert not copy.exists() and (settings.quarantine_dir / "lake" / "spans" / copy.name).is_dir()
     assert _views_agree(settings)[:2] == (spans, spans)
 

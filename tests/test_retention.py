@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import write_synthetic_export
-from lens_etl import retention, warehouse
+from lens_etl import doctor, retention, warehouse
 from lens_etl.config import Settings
 from lens_etl.lake import Lake
 from lens_etl.pipeline import ingest
@@ -177,3 +177,26 @@ def test_a_retention_killed_before_its_rollups_is_caught_up_by_the_next_ingest(
     spans = count(lake, "SELECT count(*) FROM spans")
     assert 0 < spans == count(lake, "SELECT sum(spans) FROM daily_metrics")
     assert count(lake, "SELECT count(DISTINCT session_id) FROM spans") == count(lake, "SELECT count(*) FROM sessions")
+
+
+def test_a_retention_killed_while_its_rollups_are_recomputed_is_finished_by_the_next_ingest(
+        lake: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after the dropped days' rollup folders went and before their sessions were added up
+    again: nothing on disk names those days any more but the session totals themselves."""
+    newest = max(date.fromisoformat(p.name.split("=")[1]) for p in lake.spans_dir.glob("event_date=*"))
+    kept = Settings(data_dir=lake.data_dir, identity_file=lake.identity_file, retention_days=5)
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(retention.rollups.session_totals, "refresh", killed)
+    with pytest.raises(KeyboardInterrupt):
+        dropped = retention.expired_days(kept, newest)
+        retention.drop_expired(kept, newest)
+    monkeypatch.undo()
+    assert set(dropped) <= set(doctor.diagnose(lake).stale_days)  # doctor says so too
+    rejects = tmp_path / "rejects.jsonl"
+    rejects.write_text('{"name": "cut off", \n', encoding="utf-8")
+    ingest(lake, "file", "rejects", read_files([rejects], lake.batch_bytes))
+    assert count(lake, "SELECT count(DISTINCT session_id) FROM spans") == count(lake, "SELECT count(*) FROM sessions")
+    assert count(lake, "SELECT count(*) FROM spans") == count(lake, "SELECT sum(spans) FROM daily_metrics")
