@@ -71,6 +71,7 @@ class Report:
     corrupt_files: list[str] = field(default_factory=list)  # span files that are not Parquet: every read of their day fails
     bad_partitions: list[str] = field(default_factory=list)  # event_date=… folders whose name is not a day: the views read them
     empty_partitions: list[str] = field(default_factory=list)  # day folders without a span file
+    views_current: bool = True  # lens.duckdb's views are what sql/ renders over this data folder
     quarantined: list[str] = field(default_factory=list)  # where `fix` moved them
 
     @property
@@ -104,6 +105,9 @@ class Report:
         found += [f"{day}: rollups missing or stale" for day in self.stale_days]
         if self.stale_session_totals:
             found.append("session totals older than the day rollups they add up")
+        if not self.views_current:
+            found.append("lens.duckdb: its views are not what sql/ gives over this data folder "
+                         "(built for another folder, or before sql/ changed)")
         if self.copies_out_of_step:
             found.append(f"lens.duckdb: {self.copies_out_of_step} rollup file(s) changed since the views' copies were made")
         if self.to_publish or self.to_unpublish:
@@ -237,6 +241,7 @@ def diagnose(settings: Settings) -> Report:
         corrupt_files=corrupt,
         bad_partitions=[_relative(settings, p) for p in _bad_partitions(settings.spans_dir)],
         empty_partitions=[_relative(settings, folder) for day, folder in days.items() if not any(folder.glob("*"))],
+        views_current=bool(corrupt) or warehouse.views_current(settings),  # rendering reads every span file's schema
     )
 
 

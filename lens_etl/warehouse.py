@@ -266,6 +266,27 @@ def build(settings: Settings, publish: bool = False, next_file: NextFile | None 
 VIEWS_DIGEST = f"{rollup_cache.SCHEMA}.views_digest"  # what the file's views were rendered as
 
 
+def views_current(settings: Settings) -> bool:
+    """Whether lens.duckdb holds the views sql/ renders over this data folder now. The views name
+    the lake's files by absolute path: a data folder copied elsewhere reads the original's spans
+    (or none, once it is gone) until a build; a file built before an upgrade of sql/ lacks its
+    changes. True without a file, and with a lake URL (its publication tells)."""
+    if settings.lake_url or not settings.duckdb_path.is_file():
+        return True
+    sources = rollup_cache.scan(settings.lake_dir / "rollups", _cached_names())
+    views = render_views(settings, cached=rollup_cache.relations(sources))
+    try:
+        con = connect_readonly(settings.duckdb_path)
+    except duckdb.Error:
+        return False
+    try:
+        return con.execute(f"SELECT digest FROM {VIEWS_DIGEST}").fetchall() == [(hashlib.sha256(views.encode("utf-8")).hexdigest(),)]
+    except duckdb.Error:  # a file from before the digest, or damaged
+        return False
+    finally:
+        con.close()
+
+
 def _holds(target: Path, digest: str, sources: dict[str, rollup_cache.Source]) -> bool:
     """Whether the live file already holds these views over up-to-date copies of the rollup files:
     a run that changed nothing they read (a re-ingest of duplicates) then writes no new file."""

@@ -307,3 +307,16 @@ def test_compact_leaves_the_rollups_current_and_the_lake_healthy(settings: Setti
     assert result.returncode == 0 and "compacted 1 partition(s)" in result.stdout, result.stderr
     assert doctor.diagnose(settings).problems() == []
     assert rollups.stale_days(settings) == []
+
+
+def test_a_data_folder_copied_elsewhere_is_told_its_views_read_the_original(settings: Settings, tmp_path: Path) -> None:
+    """The views name the lake's files by path: a copy's lens.duckdb reads the original's spans."""
+    copy = Settings(data_dir=tmp_path / "copy", identity_file=settings.identity_file)
+    shutil.copytree(settings.data_dir, copy.data_dir)
+    assert doctor.diagnose(settings).problems() == []
+    problems = doctor.diagnose(copy).problems()
+    assert "lens.duckdb: its views are not what sql/ gives over this data folder (built for another folder, " \
+           "or before sql/ changed)" in problems, problems
+    assert doctor.fix(copy).problems() == []
+    shutil.rmtree(partition_dir(settings.spans_dir, _days(settings)[0]))  # the original changes; the copy does not
+    assert _views_agree(copy)[0] == _span_count(copy)
