@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import NoReturn, Sequence
 
@@ -31,8 +32,7 @@ def _ingest_files(settings: Settings, args: argparse.Namespace) -> IngestSummary
 
 def _ingest_phoenix(settings: Settings, args: argparse.Namespace) -> None:
     source = follow.PhoenixSource(args.url, tuple(args.project), args.db)
-    for summary in follow.pull_phoenix(settings, source, Window(args.since, args.until)):
-        print(summary.line())
+    follow.pull_phoenix(settings, source, Window(args.since, args.until), log=print)
 
 
 def _ingest_arize(settings: Settings, args: argparse.Namespace) -> None:
@@ -155,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.data_dir, args.config)
-        args.handler(settings, args)
+        with follow.sigterm_as_ctrl_c() if args.command == "ingest" else nullcontext():
+            args.handler(settings, args)
     except LensError as exc:
         print(f"lens: error: {exc}", file=sys.stderr)
         return 2

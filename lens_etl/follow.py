@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import re
+import signal
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -19,11 +21,11 @@ from typing import Any, Callable, Iterator
 import pyarrow as pa
 
 from .config import Settings
-from .errors import ConfigError, LensError
+from .errors import ConfigError, LensError, SourceError
 from .pipeline import IngestSummary, ingest
 from .sources import arize
-from .sources.phoenix import PhoenixClient, Window, db_batches, rest_batches
-from .state import WatermarkStore
+from .sources.phoenix import PhoenixClient, ProjectNotFound, Window, db_batches, rest_batches
+from .state import Watermark, WatermarkStore
 
 Log = Callable[[str], None]
 
@@ -99,10 +101,21 @@ def _non_empty(batches: Iterator[pa.Table]) -> Iterator[pa.Table] | None:
     return None
 
 
-def pull_phoenix(settings: Settings, source: PhoenixSource, window: Window = Window(), skip_empty: bool = False) -> list[IngestSummary]:
-    """Each project of one Phoenix source: one pipeline run each, watermark saved after it."""
+def _keeps_watermark(mark: Watermark, window: Window) -> bool:
+    """A window bounded on either side says nothing of the spans outside it: after one, the old
+    watermark stays (a `--since` pull would otherwise step over spans that started before it
+    and were never read). Only a first pull, with no position yet, starts from its window."""
+    return window.until is not None or (window.since is not None and (mark.cursor is not None or mark.rowid is not None))
+
+
+def pull_phoenix(settings: Settings, source: PhoenixSource, window: Window = Window(), skip_empty: bool = False,
+                 log: Log | None = None) -> list[IngestSummary]:
+    """Each project of one Phoenix source: one pipeline run each, watermark saved after it, its
+    line given to `log` as it ends. A missing project does not stop the others: it is raised
+    once they are pulled."""
     store = WatermarkStore(settings.state_dir)
     summaries = []
+    missing: list[ProjectNotFound] = []
     client = None if source.db else PhoenixClient(source.url, settings.env.get("PHOENIX_API_KEY"), source.timeout_s, source.retries)
     try:
         for project in source.projects:
@@ -112,19 +125,26 @@ def pull_phoenix(settings: Settings, source: PhoenixSource, window: Window = Win
                 db_batches(source.db, project, working, window) if source.db
                 else rest_batches(client, project, working, window)  # type: ignore[arg-type]
             )
-            if skip_empty:
-                batches = _non_empty(batches)
-                if batches is None:
-                    continue
-            summary = ingest(settings, "phoenix", f"{source.key}/{project}", batches, project=project,
-                             window=(window.since or mark.since_with_overlap(), window.until))
-            # A bounded window says nothing about what came after it: keep the old watermark.
-            if window.until is None:
+            try:
+                if skip_empty:
+                    batches = _non_empty(batches)
+                    if batches is None:
+                        continue
+                summary = ingest(settings, "phoenix", f"{source.key}/{project}", batches, project=project,
+                                 window=(window.since or mark.since_with_overlap(), window.until))
+            except ProjectNotFound as exc:
+                missing.append(exc)
+                continue
+            if not _keeps_watermark(mark, window):
                 store.put(source.key, project, working)
             summaries.append(summary)
+            if log is not None:
+                log(summary.line())
     finally:
         if client is not None:
             client.close()
+    if missing:
+        raise missing[0] if len(missing) == 1 else ProjectNotFound("; ".join(str(e) for e in missing))
     return summaries
 
 
@@ -132,7 +152,7 @@ def arize_configured(settings: Settings) -> bool:
     return bool(settings.sources.get("arize"))
 
 
-def pull_arize(settings: Settings, skip_empty: bool = False) -> list[IngestSummary]:
+def pull_arize(settings: Settings, skip_empty: bool = False, log: Log | None = None) -> list[IngestSummary]:
     """Each project of `[sources.arize]`: one pipeline run each over its lookback window."""
     summaries = []
     for pull in arize.batches_for_config(settings):
@@ -140,28 +160,54 @@ def pull_arize(settings: Settings, skip_empty: bool = False) -> list[IngestSumma
         if batches is None:
             continue
         summaries.append(ingest(settings, "arize", pull.target, batches, project=pull.project, window=pull.window))
+        if log is not None:
+            log(summaries[-1].line())
     return summaries
 
 
 def ingest_all(settings: Settings, log: Log = print, skip_empty: bool = False) -> list[IngestSummary]:
-    """Every configured source once (what `make ingest` runs): the Phoenix servers, then Arize."""
+    """Every configured source once (what `make ingest` runs): the Phoenix servers, then Arize.
+    A source that fails does not keep the others from being pulled; its error is raised after."""
     sources = configured_sources(settings)
     if not sources and not arize_configured(settings):
         raise ConfigError(NO_SOURCES)
-    summaries = []
-    for source in sources:
-        for summary in pull_phoenix(settings, source, skip_empty=skip_empty):
-            log(summary.line())
-            summaries.append(summary)
+    summaries: list[IngestSummary] = []
+    failures: list[LensError] = []
+    pulls: list[Callable[[], list[IngestSummary]]] = [
+        lambda source=source: pull_phoenix(settings, source, skip_empty=skip_empty, log=log) for source in sources]
     if arize_configured(settings):
-        for summary in pull_arize(settings, skip_empty=skip_empty):
-            log(summary.line())
-            summaries.append(summary)
+        pulls.append(lambda: pull_arize(settings, skip_empty=skip_empty, log=log))
+    for pull in pulls:
+        try:
+            summaries.extend(pull())
+        except LensError as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0] if len(failures) == 1 else SourceError("; ".join(str(e) for e in failures))
     return summaries
 
 
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """A service manager (systemd, `docker stop`) stops a process with SIGTERM, whose default is to
+    die on the spot: mid-run that leaves the run recorded as running, the views' build file
+    behind and, on a first run, no views at all. Taken as Ctrl-C, the run ends as interrupted."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def follow(settings: Settings, every_s: float, log: Log = print, stop: threading.Event | None = None) -> int:
-    """Poll every configured source each `every_s` seconds until Ctrl-C (or `stop`); polls run."""
+    """Poll every configured source each `every_s` seconds until Ctrl-C or SIGTERM (or `stop`); polls run."""
     sources = configured_sources(settings)
     with_arize = arize_configured(settings)
     if not sources and not with_arize:
@@ -173,21 +219,21 @@ def follow(settings: Settings, every_s: float, log: Log = print, stop: threading
     log(f"following {len(sources) + with_arize} source(s) every {every_s:g}s"
         + (f" (Arize every {arize_every:g}s)" if with_arize else "") + "; Ctrl-C stops")
     try:
-        while not stop.is_set():
-            started = time.monotonic()
-            pulls: list[Callable[[], list[IngestSummary]]] = [
-                lambda source=source: pull_phoenix(settings, source, skip_empty=True) for source in sources]
-            if with_arize and started >= arize_due:
-                arize_due = started + arize_every
-                pulls.append(lambda: pull_arize(settings, skip_empty=True))
-            for pull in pulls:
-                try:
-                    for summary in pull():
-                        log(summary.line())
-                except LensError as exc:  # the error names the source
-                    log(f"lens: poll failed, retrying in {every_s:g}s: {exc}")
-            polls += 1
-            stop.wait(max(0.0, every_s - (time.monotonic() - started)))
+        with sigterm_as_ctrl_c():
+            while not stop.is_set():
+                started = time.monotonic()
+                pulls: list[Callable[[], list[IngestSummary]]] = [
+                    lambda source=source: pull_phoenix(settings, source, skip_empty=True, log=log) for source in sources]
+                if with_arize and started >= arize_due:
+                    arize_due = started + arize_every
+                    pulls.append(lambda: pull_arize(settings, skip_empty=True, log=log))
+                for pull in pulls:
+                    try:
+                        pull()
+                    except LensError as exc:  # the error names the source
+                        log(f"lens: poll failed, retrying in {every_s:g}s: {exc}")
+                polls += 1
+                stop.wait(max(0.0, every_s - (time.monotonic() - started)))
     except KeyboardInterrupt:
         log("follow: stopped; the lake is consistent")
     return polls

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -148,3 +149,29 @@ def test_a_server_that_never_answers_says_so_at_each_try(caplog: pytest.LogCaptu
         f"lens: phoenix at {url}: timed out; trying again in 0.01s (try 2 of 3)",
         f"lens: phoenix at {url}: timed out; trying again in 0.02s (try 3 of 3)",
     ]
+
+
+def test_a_page_too_large_to_answer_in_time_is_asked_again_smaller(tmp_path: Path, serve: Callable[[Route], str],
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A server that cannot build a page of many large spans within the timeout never will: asking
+    the same page again only fails again, so each timed-out page is asked for a quarter as many."""
+    spans = [span(f"s{i}", f"2026-01-05T10:00:{i:02d}+00:00") for i in range(12)]
+    asked: list[int] = []
+
+    def slow_when_large(path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        limit = int(query["limit"][0])
+        asked.append(limit)
+        if limit > 3:
+            time.sleep(1.0)  # longer than the client waits
+        start = int(query.get("cursor", ["row-s0"])[0].removeprefix("row-s"))
+        rest = spans[start:]
+        more = len(rest) > limit
+        return page(rest[:limit], next_cursor=f"row-s{start + limit}" if more else None)
+
+    url = serve(slow_when_large)
+    settings = Settings(data_dir=tmp_path / "data", env={})
+    with caplog.at_level(logging.WARNING, logger="lens.phoenix"):
+        [summary] = pull_phoenix(settings, PhoenixSource(url, (PROJECT,), timeout_s=0.3, retries=0))
+    assert (summary.read, summary.written) == (12, 12)
+    assert asked[:2] == [20, 5] and asked[2] == 1 and set(asked[3:]) <= {1, 3}, asked
+    assert f"lens: phoenix at {url}: a page of 20 spans timed out; asking for 5 at a time" in caplog.text

@@ -6,6 +6,10 @@ late-arriving spans still come after it because ids grow with arrival, not with 
 Database: one query builds each span's JSON document (the REST shape, attributes flattened
 to dotted keys) inside SQLite or Postgres, in keyset batches by span rowid.
 Both update a `Watermark` in place as they go; the caller saves it once the run succeeded.
+A saved position is checked before it is trusted: a Phoenix whose database was recreated under
+the same URL (a container without a volume) numbers its spans from 1 again, and resuming after
+the old position would skip them all. Pages shrink when spans are large (raw requests of
+several MB each), so one page never needs minutes to build or gigabytes to hold.
 """
 from __future__ import annotations
 
@@ -23,12 +27,15 @@ import httpx
 import pyarrow as pa
 
 from ..errors import SourceError
-from ..state import Watermark
+from ..state import Watermark, as_utc
 from .raw import raw_table
 
 log = logging.getLogger("lens.phoenix")
 PAGE_LIMIT = 1000
+FIRST_PAGE_LIMIT = 20  # until a page has shown how large the spans are
+PAGE_BYTES = 16 * 2**20  # then pages of about this size: spans of MBs come a few at a time
 REST_BATCH_ROWS = 5_000
+REST_BATCH_BYTES = 32 * 2**20
 DB_BATCH_ROWS = 50_000
 
 
@@ -90,29 +97,40 @@ class PhoenixClient:
 
     def get_json(self, path: str, params: dict[str, Any], project: str) -> dict[str, Any]:
         """GET with retries on connection errors, timeouts and 5xx; other answers fail at once."""
+        return self.get_page(path, params, project)[0]
+
+    def get_page(self, path: str, params: dict[str, Any], project: str) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """`get_json`, and a page that times out is asked again for a quarter of its spans (a page
+        of large spans can take the server longer than any timeout); also the params that
+        answered and the answer's size in bytes."""
         reason = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
+        attempt = 0
+        while attempt <= self.retries:
+            limit = params.get("limit")
+            try:
+                response = self.http.get(path, params=params)
+            except httpx.TimeoutException:
+                reason = "timed out"
+                if isinstance(limit, int) and limit > 1:
+                    params = {**params, "limit": max(1, limit // 4)}
+                    log.warning("lens: phoenix at %s: a page of %d spans timed out; asking for %d at a time",
+                                self.url, limit, params["limit"])
+                    continue
+            except httpx.ConnectError:
+                reason = "connection refused"
+            except httpx.RequestError as exc:
+                reason = f"connection failed ({type(exc).__name__})"
+            else:
+                if response.status_code < 500:
+                    return self._checked(response, project), params, len(response.content)
+                reason = f"server error HTTP {response.status_code}"
+            attempt += 1
+            if attempt <= self.retries:
                 delay = self.backoff_s * 2 ** (attempt - 1)
                 # a server that takes each timeout makes the whole wait minutes: say so as it goes
                 log.warning("lens: phoenix at %s: %s; trying again in %gs (try %d of %d)", self.url, reason, delay,
                             attempt + 1, self.retries + 1)
                 time.sleep(delay)
-            try:
-                response = self.http.get(path, params=params)
-            except httpx.ConnectError:
-                reason = "connection refused"
-                continue
-            except httpx.TimeoutException:
-                reason = "timed out"
-                continue
-            except httpx.RequestError as exc:
-                reason = f"connection failed ({type(exc).__name__})"
-                continue
-            if response.status_code >= 500:
-                reason = f"server error HTTP {response.status_code}"
-                continue
-            return self._checked(response, project)
         raise self._fail(f"{reason} (after {self.retries + 1} tries)" if self.retries else reason)
 
     def _checked(self, response: httpx.Response, project: str) -> dict[str, Any]:
@@ -120,8 +138,9 @@ class PhoenixClient:
         if status in (401, 403):
             raise self._fail(f"not authorized (HTTP {status}): set PHOENIX_API_KEY to a valid key")
         if status == 404:
-            raise self._fail(f"project {project!r} not found" if self._is_phoenix(response) else
-                             f"not a Phoenix server (GET {response.request.url.path} answered HTTP 404)")
+            if self._is_phoenix(response):
+                raise ProjectNotFound(f"phoenix at {self.url}: project {project!r} not found")
+            raise self._fail(f"not a Phoenix server (GET {response.request.url.path} answered HTTP 404)")
         if status == 422 and "cursor" in response.text.lower():
             raise InvalidCursor(response.text[:200])
         if status != 200:
@@ -147,12 +166,18 @@ class PhoenixClient:
         return isinstance(body, dict) and isinstance(body.get("data"), list)
 
     def spans_pages(self, project: str, params: dict[str, Any]) -> Iterator[list[Any]]:
-        """Every page until next_cursor is null; a cursor seen before would loop forever."""
+        """Every page until next_cursor is null; a cursor seen before would loop forever. Each
+        page asks for as many spans as the last one's sizes say fit in PAGE_BYTES, and never more
+        than a page that timed out."""
         path = f"/v1/projects/{quote(project, safe='')}/spans"
-        params = {"limit": PAGE_LIMIT, "sort": "id", "order": "asc", **params}
+        params = {"limit": min(FIRST_PAGE_LIMIT, PAGE_LIMIT), "sort": "id", "order": "asc", **params}
         seen: set[str] = set()
+        ceiling = PAGE_LIMIT
         while True:
-            body = self.get_json(path, params, project)
+            asked = params["limit"]
+            body, params, size = self.get_page(path, params, project)
+            if params["limit"] < asked:
+                ceiling = params["limit"]
             yield body["data"]
             cursor = body.get("next_cursor")
             if not cursor:
@@ -162,11 +187,25 @@ class PhoenixClient:
             if cursor in seen:
                 raise self._fail(f"answered next_cursor {cursor[:80]!r} a second time; stopped instead of looping")
             seen.add(cursor)
-            params = {**params, "cursor": cursor}
+            span_bytes = size / max(1, len(body["data"]))
+            params = {**params, "cursor": cursor, "limit": max(1, min(ceiling, int(PAGE_BYTES / span_bytes)))}
+
+
+class ProjectNotFound(SourceError):
+    """The server (or database) has no such project; its other projects can still be pulled."""
 
 
 class InvalidCursor(Exception):
     """The server no longer knows the saved cursor (its data was reset): fall back to time."""
+
+
+def _still_there(first: Any, resume: str, newest_seen: str | None) -> bool:
+    """The page at a saved cursor starts with the span read last. A recreated database has no
+    span there, or another one, started after everything read before."""
+    if not isinstance(first, dict) or first.get("id") != resume:
+        return False
+    start, seen = as_utc(first.get("start_time")), as_utc(newest_seen)
+    return start is None or seen is None or start <= seen
 
 
 def rest_batches(client: PhoenixClient, project: str, mark: Watermark, window: Window) -> Iterator[pa.Table]:
@@ -186,8 +225,13 @@ def rest_batches(client: PhoenixClient, project: str, mark: Watermark, window: W
     line = 0
     docs: list[str] = []
     lines: list[int] = []
+    size = 0
     try:
-        for page in client.spans_pages(project, params):
+        for number, page in enumerate(client.spans_pages(project, params)):
+            if resume and number == 0 and not _still_there(page[0] if page else None, resume, mark.start_time):
+                log.warning("lens: phoenix at %s: project %r no longer holds the span read last (a new database?);"
+                            " reading again from %s", client.url, project, mark.since_with_overlap() or "the start")
+                raise InvalidCursor(resume)
             for span in page:
                 if isinstance(span, dict):
                     if resume and span.get("id") == resume:
@@ -197,9 +241,10 @@ def rest_batches(client: PhoenixClient, project: str, mark: Watermark, window: W
                 line += 1
                 lines.append(line)
                 docs.append(json.dumps(span, separators=(",", ":")))  # not an object: a dead letter, not a crash
-            if len(docs) >= REST_BATCH_ROWS:
+                size += len(docs[-1])
+            if len(docs) >= REST_BATCH_ROWS or size >= REST_BATCH_BYTES:
                 yield raw_table(source_file, lines, docs)
-                docs, lines = [], []
+                docs, lines, size = [], [], 0
     except InvalidCursor:
         if not resume:
             raise client._fail("rejected a cursor it gave us") from None
@@ -213,8 +258,11 @@ def rest_batches(client: PhoenixClient, project: str, mark: Watermark, window: W
 
 # One JSON document per span, the REST shape, built by SQLite. json_tree walks the stored
 # nested attributes; its fullkey `$.llm."input_messages"[0].message.content` becomes the
-# dotted key `llm.input_messages.0.message.content` that Phoenix's REST API returns (which
-# also leaves out `openinference.span.kind`, given as span_kind).
+# dotted key `llm.input_messages.0.message.content` that Phoenix's REST API returns. As there,
+# only arrays holding objects are spread by index (a list of tags or numbers stays one list,
+# other items of such arrays are left out), null values and `openinference.span.kind` (given
+# as span_kind) are left out, and each value is taken as JSON text (`->`), which keeps a NUL
+# character that SQLite's text values would cut the string at.
 SQLITE_SPANS = """
 SELECT s.id, s.start_time, json_object(
     'context', json_object('trace_id', t.trace_id, 'span_id', s.span_id),
@@ -228,10 +276,11 @@ SELECT s.id, s.start_time, json_object(
     'attributes', (
         SELECT json_group_object(
             replace(replace(replace(substr(a.fullkey, 3), '"', ''), '[', '.'), ']', ''),
-            CASE a.type WHEN 'true' THEN json('true') WHEN 'false' THEN json('false')
-                        WHEN 'null' THEN json('null') ELSE a.atom END)
+            json(s.attributes -> a.fullkey))
         FROM json_tree(s.attributes) AS a
-        WHERE a.type NOT IN ('object', 'array') AND a.fullkey <> '$.openinference.span.kind'),
+        WHERE typeof(a.key) = 'text' AND a.type NOT IN ('object', 'null')
+          AND (a.type <> 'array' OR NOT EXISTS (SELECT 1 FROM json_each(a.value) AS e WHERE e.type = 'object'))
+          AND a.fullkey <> '$.openinference.span.kind'),
     'events', json(s.events)
 )
 FROM spans AS s
@@ -318,6 +367,18 @@ def _db_errors() -> tuple[type[BaseException], ...]:
     return (sqlite3.Error, OSError, psycopg.Error)
 
 
+def _row_still_there(con: Any, project: str, rowid: int, newest_seen: str | None, sqlite: bool) -> bool:
+    """The span at the saved rowid is one read before: there, and not started after all of them."""
+    query = ("SELECT s.start_time FROM spans AS s JOIN traces AS t ON t.id = s.trace_rowid"
+             " JOIN projects AS p ON p.id = t.project_rowid WHERE s.id = {0} AND p.name = {0}")
+    row = con.execute(query.format("?" if sqlite else "%s"), (rowid, project)).fetchone()
+    if row is None:
+        return False
+    start = row[0] if isinstance(row[0], datetime) else as_utc(row[0])
+    seen = as_utc(newest_seen)
+    return start is None or seen is None or start.astimezone(timezone.utc) <= seen
+
+
 def _project_exists(con: Any, project: str, sqlite: bool) -> bool:
     query = "SELECT 1 FROM projects WHERE name = " + ("?" if sqlite else "%s")
     return con.execute(query, (project,)).fetchone() is not None
@@ -332,11 +393,15 @@ def db_batches(db_url: str, project: str, mark: Watermark, window: Window, batch
     shown = db_url if sqlite else f"postgresql://{urlsplit(db_url).hostname}{urlsplit(db_url).path}"
     try:
         if not _project_exists(con, project, sqlite):
-            raise SourceError(f"phoenix database {shown}: project {project!r} not found")
+            raise ProjectNotFound(f"phoenix database {shown}: project {project!r} not found")
         since = window.since
-        if since is None and mark.rowid is None:
-            since = mark.since_with_overlap()
         after = mark.rowid if window.since is None and mark.rowid is not None else 0
+        if after and not _row_still_there(con, project, after, mark.start_time, sqlite):
+            log.warning("lens: phoenix database %s: project %r no longer holds the span read last (a new database?);"
+                        " reading again from %s", shown, project, mark.since_with_overlap() or "the start")
+            after = 0
+        if since is None and not after:
+            since = mark.since_with_overlap()
         fmt = _sqlite_ts if sqlite else _iso
         params: dict[str, Any] = {
             "project": project,
