@@ -75,12 +75,13 @@ def _patch_sql(patch: dict, nested: bool) -> str:
     `status` and `attributes` in its metadata) and turns any other value there into one."""
     if not nested:
         return _literal(json.dumps(patch))
-    variants = []
+    cases = []
     for held in range(1 << len(fields.OBJECT_KEYS)):
         kept = {key for bit, key in enumerate(fields.OBJECT_KEYS) if held >> bit & 1}
-        variants.append(_literal(json.dumps({k: v for k, v in patch.items() if k not in fields.OBJECT_KEYS or k in kept})))
+        variant = json.dumps({k: v for k, v in patch.items() if k not in fields.OBJECT_KEYS or k in kept})
+        cases.append(f"WHEN {held} THEN {_literal(variant)}")
     held = " + ".join(f"{1 << bit} * CAST(v['{key}'] IS NOT NULL AS INTEGER)" for bit, key in enumerate(fields.OBJECT_KEYS))
-    return f"[{', '.join(variants)}][1 + {held}]"
+    return f"CASE {held} {' '.join(cases)} END"  # a CASE: a list of the patches would be built for every record
 
 
 def _literal(value: object) -> str:

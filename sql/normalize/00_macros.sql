@@ -74,8 +74,9 @@ CREATE OR REPLACE MACRO lens_first_content(x) AS
 -- hundreds of messages, beyond the fixed patch's first ones, and content belongs in the previews.
 -- So does the raw request LiteLLM copies onto raw_gen_ai_request spans as llm.<provider>.messages and
 -- llm.<provider>.system (megabytes, the conversation again).
+-- (Messages are numbered from 0: a record past the fixed patch's 16 has a message 16. Most have none.)
 CREATE OR REPLACE MACRO lens_has_message_keys(d) AS
-    contains(d, '.message.content') OR contains(d, '.messages"') OR contains(d, '.system"');
+    contains(d, '_messages.16.') OR contains(d, '.message.contents') OR contains(d, '.messages"') OR contains(d, '.system"');
 CREATE OR REPLACE MACRO lens_message_keys(d) AS
     regexp_extract_all(d, '"((?:attributes\.)?llm\.(?:(?:input|output)_messages\.[0-9]+\.message\.contents?[^"]*|[a-z0-9_]+\.(?:messages|system)))"\s*:', 1);
 CREATE OR REPLACE MACRO lens_null_members(keys) AS

@@ -31,6 +31,9 @@ derived AS (
              THEN end_user END AS eu_plain,
         coalesce(nullif(output_message_raw, ''), lens_first_content(output_messages_raw), output_value_raw) AS output_text,
         coalesce(nullif(input_message_raw, ''), lens_first_content(input_messages_raw), input_value_raw) AS input_text,
+        -- the response's tool_use blocks: computed here, once (the rule reading it names it twice)
+        CASE WHEN kind = 'LLM' THEN array_to_string(regexp_extract_all(output_text,
+            'tool_use\\?[''"][^{}]*?\\?[''"]name\\?[''"]\s*:\s*\\?[''"]([^''"\\]+)', 1), ',') END AS tool_uses,
         CASE WHEN tool_from_name IS NOT NULL OR upper(span_kind_raw) = 'TOOL' OR upper(kind_attr_raw) = 'TOOL' THEN
             coalesce(CASE WHEN json_valid(input_value_raw) THEN input_value_raw END,
                      CASE WHEN json_valid(tool_params_raw) THEN tool_params_raw END) END AS tool_input,
@@ -55,12 +58,11 @@ who AS (
         CASE WHEN kind = 'TOOL' THEN coalesce(nullif(tool_attr_raw, ''), tool_from_name, tool_input ->> '$.name', name_raw)
              -- tool_use blocks in the response's content, else OpenInference's tool calls of the
              -- output messages (flattened keys, or a dataframe's message list)
-             WHEN kind = 'LLM' THEN nullif(array_to_string(coalesce(nullif(regexp_extract_all(output_text,
-                 'tool_use\\?[''"][^{}]*?\\?[''"]name\\?[''"]\s*:\s*\\?[''"]([^''"\\]+)', 1), []),
-                 CASE WHEN contains(attributes_json, 'tool_call.function.name') THEN nullif(regexp_extract_all(attributes_json,
-                     '"(attributes\.)?llm\.output_messages\.\d+\.message\.tool_calls\.\d+\.tool_call\.function\.name"\s*:\s*"([^"\\]+)"', 2), []) END,
-                 CASE WHEN lens_is_list(output_messages_raw) THEN regexp_extract_all(output_messages_raw,
-                     '"tool_call\.function\.name"\s*:\s*"([^"\\]+)"', 1) END), ','), '')
+             WHEN kind = 'LLM' THEN coalesce(nullif(tool_uses, ''),
+                 CASE WHEN contains(attributes_json, 'tool_call.function.name') THEN nullif(array_to_string(regexp_extract_all(attributes_json,
+                     '"(attributes\.)?llm\.output_messages\.\d+\.message\.tool_calls\.\d+\.tool_call\.function\.name"\s*:\s*"([^"\\]+)"', 2), ','), '') END,
+                 CASE WHEN lens_is_list(output_messages_raw) THEN nullif(array_to_string(regexp_extract_all(output_messages_raw,
+                     '"tool_call\.function\.name"\s*:\s*"([^"\\]+)"', 1), ','), '') END)
         END AS tool
     FROM derived AS d
 ),
