@@ -93,14 +93,22 @@ class PhoenixServer:
             raise RuntimeError(json.dumps(body["errors"])[:500])
         return body["data"]
 
+    def project_id(self, project: str) -> str | None:
+        """A project's id: a name with a slash cannot be part of a path."""
+        projects = httpx.get(f"{self.url}/v1/projects", params={"limit": 1000}, timeout=30).json()["data"]
+        return next((p["id"] for p in projects if p["name"] == project), None)
+
     def span_count(self, project: str) -> int:
         total = 0
         cursor: str | None = None
+        identifier = self.project_id(project) if "/" in project else project
+        if identifier is None:
+            return 0
         while True:
             params: dict[str, Any] = {"limit": 1000}
             if cursor:
                 params["cursor"] = cursor
-            response = httpx.get(f"{self.url}/v1/projects/{project}/spans", params=params, timeout=30)
+            response = httpx.get(f"{self.url}/v1/projects/{identifier}/spans", params=params, timeout=30)
             if response.status_code == 404:
                 return 0
             body = response.json()

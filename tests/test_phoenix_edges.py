@@ -227,3 +227,15 @@ def test_database_path_gives_attributes_as_rest_does(phoenix_server: PhoenixServ
     for span_id, metadata in rows["rest"].items():
         assert rows["db"][span_id] == metadata
         assert {k: metadata["attributes"][k] for k in ODD} == ODD
+
+
+def test_a_project_name_with_a_slash_is_pulled(phoenix_server: PhoenixServer, tmp_path: Path) -> None:
+    """Phoenix routes on the decoded path: `team%2Fclaude code` reached its web page, which is
+    not JSON, and the project could not be pulled at all."""
+    project = "team/claude code"
+    spans = sent_to(phoenix_server, project, turns(18_000, 2))
+    [summary] = pull_phoenix(Settings(data_dir=tmp_path, env={}), PhoenixSource(phoenix_server.url, (project,)))
+    assert (summary.read, summary.written) == (len(spans), len(spans))
+    assert span_ids(tmp_path, project) == ids(spans)
+    with pytest.raises(SourceError, match="project 'team/nobody' not found"):
+        pull_phoenix(Settings(data_dir=tmp_path, env={}), PhoenixSource(phoenix_server.url, ("team/nobody",)))

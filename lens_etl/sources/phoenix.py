@@ -165,11 +165,26 @@ class PhoenixClient:
             return False
         return isinstance(body, dict) and isinstance(body.get("data"), list)
 
+    def _identifier(self, project: str) -> str:
+        """The name, or for a name with a slash its id: the server decodes `%2F` before routing,
+        so `team%2Fclaude` would reach its web page, not the project."""
+        if "/" not in project:
+            return project
+        params: dict[str, Any] = {"limit": 100}
+        while True:
+            body = self.get_json("/v1/projects", params, project)
+            for entry in body["data"]:
+                if isinstance(entry, dict) and entry.get("name") == project and isinstance(entry.get("id"), str):
+                    return entry["id"]
+            if not isinstance(body.get("next_cursor"), str):
+                raise ProjectNotFound(f"phoenix at {self.url}: project {project!r} not found")
+            params = {**params, "cursor": body["next_cursor"]}
+
     def spans_pages(self, project: str, params: dict[str, Any]) -> Iterator[list[Any]]:
         """Every page until next_cursor is null; a cursor seen before would loop forever. Each
         page asks for as many spans as the last one's sizes say fit in PAGE_BYTES, and never more
         than a page that timed out."""
-        path = f"/v1/projects/{quote(project, safe='')}/spans"
+        path = f"/v1/projects/{quote(self._identifier(project), safe='')}/spans"
         params = {"limit": min(FIRST_PAGE_LIMIT, PAGE_LIMIT), "sort": "id", "order": "asc", **params}
         seen: set[str] = set()
         ceiling = PAGE_LIMIT
