@@ -15,7 +15,6 @@ from .errors import ConfigError, LensError
 from .lake import Lake
 from .pipeline import IngestSummary, ingest
 from .progress import byte_progress
-from .sources import arize
 from .sources.files import check_file, read_files
 from .sources.phoenix import Window
 
@@ -37,8 +36,7 @@ def _ingest_phoenix(settings: Settings, args: argparse.Namespace) -> None:
 
 def _ingest_arize(settings: Settings, args: argparse.Namespace) -> None:
     flags = {"space_id": args.space_id, "projects": args.project, "chunk": args.chunk}
-    for pull in arize.batches_for_config(settings, flags, args.since, args.until):
-        print(ingest(settings, "arize", pull.target, pull.batches, project=pull.project, window=pull.window).line())
+    follow.pull_arize(settings, log=print, overrides=flags, since=args.since, until=args.until)
 
 
 def _ingest_follow(settings: Settings, args: argparse.Namespace) -> None:

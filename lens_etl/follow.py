@@ -152,16 +152,27 @@ def arize_configured(settings: Settings) -> bool:
     return bool(settings.sources.get("arize"))
 
 
-def pull_arize(settings: Settings, skip_empty: bool = False, log: Log | None = None) -> list[IngestSummary]:
-    """Each project of `[sources.arize]`: one pipeline run each over its lookback window."""
+def pull_arize(settings: Settings, skip_empty: bool = False, log: Log | None = None, overrides: dict[str, Any] | None = None,
+               since: str | None = None, until: str | None = None) -> list[IngestSummary]:
+    """Each project of `[sources.arize]` (flags laid over it): one pipeline run each over its
+    window, its line given to `log` as it ends. A project that fails does not stop the others:
+    the failures are raised once they are pulled."""
     summaries = []
-    for pull in arize.batches_for_config(settings):
-        batches: Iterator[pa.Table] | None = _non_empty(pull.batches) if skip_empty else pull.batches
-        if batches is None:
+    failures: list[str] = []
+    for pull in arize.batches_for_config(settings, overrides, since, until):
+        try:
+            batches: Iterator[pa.Table] | None = _non_empty(pull.batches) if skip_empty else pull.batches
+            if batches is None:
+                continue
+            summaries.append(ingest(settings, "arize", pull.target, batches, project=pull.project, window=pull.window))
+        except SourceError as exc:
+            if str(exc) not in failures:
+                failures.append(str(exc))
             continue
-        summaries.append(ingest(settings, "arize", pull.target, batches, project=pull.project, window=pull.window))
         if log is not None:
             log(summaries[-1].line())
+    if failures:
+        raise SourceError("; ".join(failures))
     return summaries
 
 

@@ -154,6 +154,16 @@ def test_unknown_project_is_one_line(tmp_path: Path, standin: ArizeFlightStandin
     assert "unknown space" in one_line_error(capsys)
 
 
+def test_an_unknown_project_does_not_keep_the_others_from_being_pulled(
+        tmp_path: Path, standin: ArizeFlightStandin, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Follow mode pulled no project after a misnamed one, at any poll; `ingest arize` neither."""
+    assert run_cli(tmp_path, standin.port, monkeypatch, API_KEY, "--project", "nope", "--project", PROJECT) == 2
+    out, err = capsys.readouterr()
+    assert "arize: read 12 · written 12" in out
+    [error] = [line for line in err.splitlines() if line.startswith("lens: error:")]
+    assert "unknown space" in error and "'nope'" in error
+
+
 def test_host_down_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
