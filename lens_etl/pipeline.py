@@ -7,6 +7,7 @@ run skips what is already there and completes the rest.
 from __future__ import annotations
 
 import itertools
+import sys
 import queue
 import threading
 import time
@@ -80,6 +81,16 @@ class IngestSummary:
             "status": self.status,
             "error": self.error,
         }
+
+
+def _build_after_failure(settings: Settings, next_file: warehouse.NextFile | None) -> None:
+    """The views over what landed before a run failed; a build that fails too (the disk that was
+    full is full still) is said on stderr, so the run's own error is the one the user reads."""
+    try:
+        warehouse.build(settings, publish=False, next_file=next_file)
+    except Exception as exc:  # noqa: BLE001 - the run's error is already on its way out
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"lens: the views were not rebuilt either: {first}", file=sys.stderr)
 
 
 def new_run_id() -> str:
@@ -246,6 +257,9 @@ def _ingest(
         lake.close()
         ledger.write_run(settings.runs_dir, summary.row())
         # to the lake URL, when there is one: after the run's own record, so readers see it done
-        warehouse.build(settings, publish=summary.status == "ok", next_file=next_file)
+        if summary.status == "ok":
+            warehouse.build(settings, publish=True, next_file=next_file)
+        else:
+            _build_after_failure(settings, next_file)
     alerts.evaluate_after_ingest(settings)  # logs a failure, never raises
     return summary

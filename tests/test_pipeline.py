@@ -454,3 +454,17 @@ def test_a_views_build_that_runs_out_of_room_leaves_no_file_and_the_next_one_wor
     again = run_cli("views", data_dir=data_dir)
     assert again.wait(timeout=120) == 0, again.stderr.read()
     assert connect_readonly(data_dir / "lens.duckdb").execute("SELECT count(*) FROM spans").fetchone()[0] == 2_000
+
+
+def test_a_run_that_fails_says_its_own_error_not_the_views_build_that_failed_after_it(tmp_path: Path) -> None:
+    """The views are built after a failed run too (over what landed); when that build fails as well
+    (the same full disk), the run's own error is still the one line the user reads."""
+    data_dir = tmp_path / "data"
+    (tmp_path / "lens.toml").write_text("[lens]\n")
+    export = tmp_path / "export.jsonl"
+    write_export(export, 5_000)
+    run = run_cli("ingest", "files", str(export), data_dir=data_dir, preexec_fn=lambda: _file_size_limit(16 * 1024))
+    _, err = run.communicate(timeout=120)
+    errors = [line for line in err.splitlines() if line.startswith("lens: error:")]
+    assert run.returncode != 0 and len(errors) == 1 and "Traceback" not in err, err
+    assert "lens.duckdb" not in errors[0] and "views were not rebuilt either" in err, err
