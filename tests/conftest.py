@@ -12,12 +12,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+import duckdb
 import pytest
 
-from lens_etl import users
+from lens_etl import budgets, users
 from lens_etl.config import Settings
 from lens_etl.pipeline import ingest
 from lens_etl.sources.files import read_files
+from lens_etl.warehouse import connect_readonly
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
@@ -245,3 +247,45 @@ def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settin
         os.environ.pop("LENS_DATA_DIR", None)
     else:
         os.environ["LENS_DATA_DIR"] = previous
+
+
+# --- page tests (AppTest) over the shared sample lake --------------------------------------------
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(scope="module")
+def db(sample_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The sample lake's views, as an analyst queries them, to check a page's numbers against."""
+    con = connect_readonly(sample_settings.duckdb_path)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def no_budgets(sample_settings: Settings) -> Iterator[Settings]:
+    """The shared lake starts and ends each test without budgets."""
+    budgets.save(sample_settings, [])
+    yield sample_settings
+    budgets.save(sample_settings, [])
+
+
+def scalar(db: duckdb.DuckDBPyConnection, sql: str, *params: object) -> object:
+    return db.execute(sql, list(params)).fetchone()[0]
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def open_page(page: str, user: str = "admin", **query_params: str) -> AppTest:
+    """A page as `user` opens it from the app, with the URL's query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    at = log_in_as(AppTest.from_file(APP, default_timeout=60), user)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert_clean(at)
+    return at

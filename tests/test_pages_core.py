@@ -9,7 +9,7 @@ import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -17,29 +17,17 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import log_in_as
+from conftest import assert_clean, log_in_as, scalar
 from lens_etl.config import Settings
 from lens_etl import warehouse
-from lens_etl.warehouse import connect_readonly
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["pages/overview.py", "pages/developers.py", "pages/models.py", "pages/tools.py"]
 
 
-@pytest.fixture(scope="module")
-def db(sample_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect_readonly(sample_settings.duckdb_path)
-    yield con
-    con.close()
-
-
 @pytest.fixture
 def app(sample_settings: Settings, app_users: Path) -> AppTest:
     return log_in_as(AppTest.from_file(APP, default_timeout=30))
-
-
-def scalar(db: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> Any:
-    return db.execute(sql, list(params)).fetchone()[0]
 
 
 def default_window(db: duckdb.DuckDBPyConnection) -> tuple[date, date]:

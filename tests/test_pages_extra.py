@@ -5,7 +5,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -14,42 +14,15 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import add_app_user, log_in_as
+from conftest import add_app_user, assert_clean, log_in_as, open_page, scalar
 from lens_etl import budgets
 from lens_etl.budgets import Budget
 from lens_etl.config import Settings
-from lens_etl.warehouse import connect_readonly
 from pages._alerts_ui import ANOMALY_Z, ERROR_RATE_FLOOR, anomaly_points
 from pages._common import fmt_usd
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 pytestmark = pytest.mark.usefixtures("app_users")
-
-
-@pytest.fixture(scope="module")
-def db(sample_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect_readonly(sample_settings.duckdb_path)
-    yield con
-    con.close()
-
-
-@pytest.fixture
-def no_budgets(sample_settings: Settings) -> Iterator[Settings]:
-    """The shared lake starts and ends each test without budgets."""
-    budgets.save(sample_settings, [])
-    yield sample_settings
-    budgets.save(sample_settings, [])
-
-
-def open_page(page: str, user: str = "admin", **query_params: str) -> AppTest:
-    at = log_in_as(AppTest.from_file(APP, default_timeout=60), user)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert_clean(at)
-    return at
 
 
 def open_page_alone(page: str) -> AppTest:
@@ -60,14 +33,6 @@ def open_page_alone(page: str) -> AppTest:
     at.run()
     assert_clean(at)
     return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
-
-def scalar(db: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> Any:
-    return db.execute(sql, list(params)).fetchone()[0]
 
 
 def metric(at: AppTest, label: str) -> str:

@@ -2,48 +2,15 @@
 data the filters or the role leave out."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterator
 
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import add_app_user, log_in_as
-from lens_etl import budgets
+from conftest import add_app_user, open_page, scalar
 from lens_etl.config import Settings
-from lens_etl.warehouse import connect_readonly
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 pytestmark = pytest.mark.usefixtures("app_users")
-
-
-@pytest.fixture(scope="module")
-def db(sample_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect_readonly(sample_settings.duckdb_path)
-    yield con
-    con.close()
-
-
-@pytest.fixture
-def no_budgets(sample_settings: Settings) -> Iterator[Settings]:
-    budgets.save(sample_settings, [])
-    yield sample_settings
-    budgets.save(sample_settings, [])
-
-
-def open_page(page: str, user: str = "admin", **query_params: str) -> AppTest:
-    at = log_in_as(AppTest.from_file(APP, default_timeout=60), user)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def scalar(db: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> Any:
-    return db.execute(sql, list(params)).fetchone()[0]
 
 
 def metric(at: AppTest, label: str) -> str:
