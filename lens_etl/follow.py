@@ -143,9 +143,16 @@ def pull_phoenix(settings: Settings, source: PhoenixSource, window: Window = Win
     finally:
         if client is not None:
             client.close()
-    if missing:
-        raise missing[0] if len(missing) == 1 else ProjectNotFound("; ".join(str(e) for e in missing))
+    _raise_after(missing, ProjectNotFound)
     return summaries
+
+
+def _raise_after(failures: list[LensError], kind: type[LensError]) -> None:
+    """What failed while the other projects and sources were pulled: one error, each message once."""
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise kind("; ".join(dict.fromkeys(str(e) for e in failures)))
 
 
 def arize_configured(settings: Settings) -> bool:
@@ -158,7 +165,7 @@ def pull_arize(settings: Settings, skip_empty: bool = False, log: Log | None = N
     window, its line given to `log` as it ends. A project that fails does not stop the others:
     the failures are raised once they are pulled."""
     summaries = []
-    failures: list[str] = []
+    failures: list[SourceError] = []
     for pull in arize.batches_for_config(settings, overrides, since, until):
         try:
             batches: Iterator[pa.Table] | None = _non_empty(pull.batches) if skip_empty else pull.batches
@@ -166,13 +173,11 @@ def pull_arize(settings: Settings, skip_empty: bool = False, log: Log | None = N
                 continue
             summaries.append(ingest(settings, "arize", pull.target, batches, project=pull.project, window=pull.window))
         except SourceError as exc:
-            if str(exc) not in failures:
-                failures.append(str(exc))
+            failures.append(exc)
             continue
         if log is not None:
             log(summaries[-1].line())
-    if failures:
-        raise SourceError("; ".join(failures))
+    _raise_after(failures, SourceError)
     return summaries
 
 
@@ -193,8 +198,7 @@ def ingest_all(settings: Settings, log: Log = print, skip_empty: bool = False) -
             summaries.extend(pull())
         except LensError as exc:
             failures.append(exc)
-    if failures:
-        raise failures[0] if len(failures) == 1 else SourceError("; ".join(str(e) for e in failures))
+    _raise_after(failures, SourceError)
     return summaries
 
 
