@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from . import object_store, rollups, session_totals, warehouse
 from .config import Settings
-from .lake import FILE_SCHEMA, JOURNAL, Lake, looks_like_parquet, partition_dir
+from .lake import FILE_SCHEMA, JOURNAL, Lake, looks_like_parquet, partition_day, partition_dir
 from .rollup_files import PERIODS_DIR, period_of
 from .schema import PARTITION_COLUMN
 
@@ -156,18 +156,11 @@ def inspect_file(path: Path) -> FileHealth:
     )
 
 
-def _day(folder: Path) -> date | None:
-    try:
-        return date.fromisoformat(folder.name.split("=", 1)[1])
-    except (IndexError, ValueError):
-        return None
-
-
 def _span_days(spans_dir: Path) -> dict[date, Path]:
     """The day folders, by day: only those named as Lens names them (`_bad_partitions` has the rest;
     event_date=20261101 is a day to Python, and must not hide event_date=2026-11-01)."""
     bad = set(_bad_partitions(spans_dir))
-    folders = {_day(p): p for p in spans_dir.glob(f"{PARTITION_COLUMN}=*") if p.is_dir() and p not in bad}
+    folders = {partition_day(p): p for p in spans_dir.glob(f"{PARTITION_COLUMN}=*") if p.is_dir() and p not in bad}
     return {day: folder for day, folder in sorted(folders.items(), key=lambda kv: str(kv[0])) if day is not None}
 
 
@@ -176,7 +169,7 @@ def _bad_partitions(spans_dir: Path) -> list[Path]:
     (event_date=2026-11-01.bak), a typo. The view counts their spans again or fails to read
     their date; ingest never sees them, so it cannot tell their spans are already there."""
     return sorted(p for p in spans_dir.glob(f"{PARTITION_COLUMN}=*")
-                  if p.is_dir() and ((day := _day(p)) is None or p.name != partition_dir(spans_dir, day).name))
+                  if p.is_dir() and ((day := partition_day(p)) is None or p.name != partition_dir(spans_dir, day).name))
 
 
 def _relative(settings: Settings, path: Path) -> str:
@@ -218,7 +211,7 @@ def diagnose(settings: Settings) -> Report:
     journals = [_relative(settings, p) for p in sorted(settings.spans_dir.glob(f"{PARTITION_COLUMN}=*/{JOURNAL}"))]
     orphans = [_relative(settings, folder) for name in (*rollups.ROLLUPS, session_totals.NAME)
                for folder in sorted(rollups.rollup_dir(settings, name).glob(f"{PARTITION_COLUMN}=*"))
-               if _day(folder) not in held]
+               if partition_day(folder) not in held]
     orphans += [_relative(settings, path) for name in (*rollups.ROLLUPS, session_totals.NAME)
                 for path in sorted((rollups.rollup_dir(settings, name) / PERIODS_DIR).glob("*.parquet"))
                 if path.stem not in {period_of(day) for day in held}]

@@ -106,6 +106,14 @@ class WriteResult:
     duplicates: int
 
 
+def partition_day(folder: Path) -> date | None:
+    """The day a partition folder (`event_date=YYYY-MM-DD`) holds; None for any other name."""
+    try:
+        return date.fromisoformat(folder.name.split("=", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
 def partition_dir(root: Path, day: date) -> Path:
     return root / f"{PARTITION_COLUMN}={day.isoformat()}"
 
@@ -257,13 +265,8 @@ class Lake:
         return sorted(partition_dir(self.root, day).glob("*.parquet"))
 
     def partitions(self) -> list[date]:
-        days = []
-        for folder in self.root.glob(f"{PARTITION_COLUMN}=*"):
-            try:
-                days.append(date.fromisoformat(folder.name.split("=", 1)[1]))
-            except ValueError:
-                continue
-        return sorted(days)
+        days = (partition_day(folder) for folder in self.root.glob(f"{PARTITION_COLUMN}=*"))
+        return sorted(day for day in days if day is not None)
 
     def recover(self) -> None:
         """Finish what a killed run left: half-written files go, a compaction completes, the tables

@@ -20,7 +20,7 @@ import duckdb
 from . import memory, session_totals
 from .atomic import write_json_atomic
 from .config import Settings
-from .lake import Lake, parquet_files, partition_dir, write_parquet_atomic
+from .lake import Lake, parquet_files, partition_day, partition_dir, write_parquet_atomic
 from .rollup_files import PERIOD_ROW_GROUP_ROWS, PERIODS_DIR, day_files, period_of, plain_counts
 from .warehouse import SQL_DIR
 
@@ -286,13 +286,6 @@ def period_days(period: str) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _folder_day(folder: Path) -> date | None:
-    try:
-        return date.fromisoformat(folder.name.split("=", 1)[1])
-    except (IndexError, ValueError):
-        return None
-
-
 def orphan_days(settings: Settings) -> list[date]:
     """Days whose rollups outlived their spans: a day folder of a rollup, or a period file (the
     views read those) of a period, without a span file of that day. A retention or purge killed
@@ -308,7 +301,7 @@ def orphan_days(settings: Settings) -> list[date]:
     orphans: set[date] = set()
     for name in (*ROLLUPS, session_totals.NAME):
         folder = rollup_dir(settings, name)
-        orphans.update(day for day in map(_folder_day, folder.glob("event_date=*")) if day is not None and day not in held)
+        orphans.update(day for day in map(partition_day, folder.glob("event_date=*")) if day is not None and day not in held)
         for path in (folder / PERIODS_DIR).glob("*.parquet"):
             if path.stem not in periods_held:
                 try:
@@ -344,7 +337,7 @@ def rebuild(settings: Settings) -> int:
     lake.close()
     for name in ROLLUPS:
         for stale in rollup_dir(settings, name).glob("event_date=*"):
-            if _folder_day(stale) not in days:
+            if partition_day(stale) not in days:
                 shutil.rmtree(stale, ignore_errors=True)
     rebuilt = refresh(settings, days, every_session=True)
     periods = {period_of(day) for day in days}
